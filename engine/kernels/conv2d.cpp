@@ -1,0 +1,330 @@
+#include "engine/kernels/conv2d.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "engine/kernels/gemm.h"
+#include "engine/kernels/spatial_util.h"
+
+namespace qat {
+
+void ConvGeometry::setPadding(Padding p) {
+  const AxisPadding h = axisPadding(p, H, KH, strideH, dilationH);
+  const AxisPadding w = axisPadding(p, W, KW, strideW, dilationW);
+  padTop = h.before;
+  padBottom = h.after;
+  padLeft = w.before;
+  padRight = w.after;
+  OH = h.out;
+  OW = w.out;
+}
+
+void ConvGeometry::setPadding(int top, int bottom, int left, int right) {
+  padTop = top;
+  padBottom = bottom;
+  padLeft = left;
+  padRight = right;
+  const int spanH = H + top + bottom - ((KH - 1) * dilationH + 1);
+  const int spanW = W + left + right - ((KW - 1) * dilationW + 1);
+  OH = spanH >= 0 ? spanH / strideH + 1 : 0;
+  OW = spanW >= 0 ? spanW / strideW + 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reference kernels: one output (or input, or weight) element at a time, straight from
+// the formulas in the header. The input gradient is written as a gather (which output
+// positions saw this input pixel?) so that it shares no code path with the fast scatter.
+
+void conv2dForwardRef(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                      float* y) {
+  for (int n = 0; n < g.N; ++n)
+    for (int oh = 0; oh < g.OH; ++oh)
+      for (int ow = 0; ow < g.OW; ++ow)
+        for (int co = 0; co < g.Cout; ++co) {
+          double acc = bias ? bias[co] : 0.0;
+          for (int kh = 0; kh < g.KH; ++kh) {
+            const int ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int kw = 0; kw < g.KW; ++kw) {
+              const int iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+              if (iw < 0 || iw >= g.W) continue;
+              for (int ci = 0; ci < g.Cin; ++ci)
+                acc += double(x[((size_t(n) * g.H + ih) * g.W + iw) * g.Cin + ci]) *
+                       w[((size_t(kh) * g.KW + kw) * g.Cin + ci) * g.Cout + co];
+            }
+          }
+          y[((size_t(n) * g.OH + oh) * g.OW + ow) * g.Cout + co] = float(acc);
+        }
+}
+
+void conv2dBackwardInputRef(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  for (int n = 0; n < g.N; ++n)
+    for (int ih = 0; ih < g.H; ++ih)
+      for (int iw = 0; iw < g.W; ++iw)
+        for (int ci = 0; ci < g.Cin; ++ci) {
+          double acc = 0.0;
+          for (int kh = 0; kh < g.KH; ++kh) {
+            // ih = oh·s − pad + kh·d  <=>  oh = (ih + pad − kh·d) / s, when divisible
+            const int th = ih + g.padTop - kh * g.dilationH;
+            if (th < 0 || th % g.strideH != 0 || th / g.strideH >= g.OH) continue;
+            const int oh = th / g.strideH;
+            for (int kw = 0; kw < g.KW; ++kw) {
+              const int tw = iw + g.padLeft - kw * g.dilationW;
+              if (tw < 0 || tw % g.strideW != 0 || tw / g.strideW >= g.OW) continue;
+              const int ow = tw / g.strideW;
+              for (int co = 0; co < g.Cout; ++co)
+                acc += double(dy[((size_t(n) * g.OH + oh) * g.OW + ow) * g.Cout + co]) *
+                       w[((size_t(kh) * g.KW + kw) * g.Cin + ci) * g.Cout + co];
+            }
+          }
+          dx[((size_t(n) * g.H + ih) * g.W + iw) * g.Cin + ci] = float(acc);
+        }
+}
+
+void conv2dBackwardFilterRef(const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                             float* db) {
+  for (int kh = 0; kh < g.KH; ++kh)
+    for (int kw = 0; kw < g.KW; ++kw)
+      for (int ci = 0; ci < g.Cin; ++ci)
+        for (int co = 0; co < g.Cout; ++co) {
+          double acc = 0.0;
+          for (int n = 0; n < g.N; ++n)
+            for (int oh = 0; oh < g.OH; ++oh) {
+              const int ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int ow = 0; ow < g.OW; ++ow) {
+                const int iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+                if (iw < 0 || iw >= g.W) continue;
+                acc += double(x[((size_t(n) * g.H + ih) * g.W + iw) * g.Cin + ci]) *
+                       dy[((size_t(n) * g.OH + oh) * g.OW + ow) * g.Cout + co];
+              }
+            }
+          dw[((size_t(kh) * g.KW + kw) * g.Cin + ci) * g.Cout + co] += float(acc);
+        }
+  if (!db) return;
+  for (int co = 0; co < g.Cout; ++co) {
+    double acc = 0.0;
+    for (size_t r = 0; r < g.outRows(); ++r) acc += dy[r * g.Cout + co];
+    db[co] += float(acc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fast kernels.
+namespace {
+
+// Floats per im2col tile. 64 K floats (256 KB) keeps col and dcol of one thread in L2
+// while giving sgemm a few hundred rows (M) to amortise its packing.
+constexpr size_t kTileFloats = size_t(1) << 16;
+
+size_t tileRows(const ConvGeometry& g) {
+  return std::max<size_t>(32, kTileFloats / size_t(g.colK()));
+}
+
+// Output row r = (n·OH + oh)·OW + ow, walked in order.
+struct RowCursor {
+  int n, oh, ow;
+  RowCursor(const ConvGeometry& g, size_t r)
+      : n(int(r / (size_t(g.OH) * g.OW))), oh(int(r / g.OW % g.OH)), ow(int(r % g.OW)) {}
+  void next(const ConvGeometry& g) {
+    if (++ow == g.OW) {
+      ow = 0;
+      if (++oh == g.OH) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
+};
+
+// col (rows, KH·KW·Cin): row i holds the receptive field of output row r0 + i, in
+// (kh, kw, ci) order (the row order of the HWIO kernel matrix); zeros where it hangs
+// over the padding. With dilationW == 1 the in-image taps of one kernel row are one
+// contiguous run of the input.
+void im2colRows(const ConvGeometry& g, const float* x, size_t r0, size_t rows, float* col) {
+  const int K = g.colK(), KWC = g.KW * g.Cin;
+  RowCursor c(g, r0);
+  for (size_t i = 0; i < rows; ++i, c.next(g)) {
+    float* dst = col + i * K;
+    const int ih0 = c.oh * g.strideH - g.padTop, iw0 = c.ow * g.strideW - g.padLeft;
+    const TapRange kw = validTaps(iw0, g.dilationW, g.W, g.KW);
+    const float* img = x + size_t(c.n) * g.H * g.W * g.Cin;
+    for (int kh = 0; kh < g.KH; ++kh) {
+      float* d = dst + kh * KWC;
+      const int ih = ih0 + kh * g.dilationH;
+      if (ih < 0 || ih >= g.H || kw.lo == kw.hi) {
+        std::fill_n(d, KWC, 0.0f);
+        continue;
+      }
+      const float* src = img + size_t(ih) * g.W * g.Cin;
+      std::fill_n(d, kw.lo * g.Cin, 0.0f);
+      if (g.dilationW == 1) {
+        std::copy_n(src + size_t(iw0 + kw.lo) * g.Cin, (kw.hi - kw.lo) * g.Cin, d + kw.lo * g.Cin);
+      } else {
+        for (int k = kw.lo; k < kw.hi; ++k)
+          std::copy_n(src + size_t(iw0 + k * g.dilationW) * g.Cin, g.Cin, d + k * g.Cin);
+      }
+      std::fill_n(d + kw.hi * g.Cin, (g.KW - kw.hi) * g.Cin, 0.0f);
+    }
+  }
+}
+
+// The adjoint of im2colRows: dx[receptive field of row r0 + i] += dcol[i]. Padding
+// entries of dcol are dropped.
+void col2imRows(const ConvGeometry& g, const float* dcol, size_t r0, size_t rows, float* dx) {
+  const int K = g.colK(), KWC = g.KW * g.Cin;
+  RowCursor c(g, r0);
+  for (size_t i = 0; i < rows; ++i, c.next(g)) {
+    const float* src = dcol + i * K;
+    const int ih0 = c.oh * g.strideH - g.padTop, iw0 = c.ow * g.strideW - g.padLeft;
+    const TapRange kw = validTaps(iw0, g.dilationW, g.W, g.KW);
+    float* img = dx + size_t(c.n) * g.H * g.W * g.Cin;
+    for (int kh = 0; kh < g.KH; ++kh) {
+      const int ih = ih0 + kh * g.dilationH;
+      if (ih < 0 || ih >= g.H) continue;
+      const float* s = src + kh * KWC;
+      float* row = img + size_t(ih) * g.W * g.Cin;
+      if (g.dilationW == 1) {
+        float* d = row + size_t(iw0 + kw.lo) * g.Cin;
+        const float* sk = s + kw.lo * g.Cin;
+        const int len = (kw.hi - kw.lo) * g.Cin;
+        for (int j = 0; j < len; ++j) d[j] += sk[j];
+      } else {
+        for (int k = kw.lo; k < kw.hi; ++k) {
+          float* d = row + size_t(iw0 + k * g.dilationW) * g.Cin;
+          const float* sk = s + k * g.Cin;
+          for (int j = 0; j < g.Cin; ++j) d[j] += sk[j];
+        }
+      }
+    }
+  }
+}
+
+void addBiasRows(float* y, size_t rows, int cols, const float* bias) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* yr = y + r * cols;
+    for (int c = 0; c < cols; ++c) yr[c] += bias[c];
+  }
+}
+
+void growTo(FloatBuffer& b, size_t n) {
+  if (b.size() < n) b.resize(n);
+}
+
+}  // namespace
+
+void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                   float* y, ConvWorkspace& ws) {
+  const size_t M = g.outRows();
+  const int K = g.colK(), Cout = g.Cout;
+  if (M == 0) return;
+  if (g.isPointwise()) {
+    // Y (N·H·W, Cout) = X (N·H·W, Cin) · W (Cin, Cout); sgemm threads itself.
+    sgemm(false, false, int(M), Cout, g.Cin, 1.0f, x, g.Cin, w, Cout, 0.0f, y, Cout);
+    if (bias) {
+      const long long blocks = (long long)((M + 255) / 256);
+#pragma omp parallel for schedule(static)
+      for (long long b = 0; b < blocks; ++b) {
+        const size_t r0 = size_t(b) * 256;
+        addBiasRows(y + r0 * Cout, std::min<size_t>(256, M - r0), Cout, bias);
+      }
+    }
+    return;
+  }
+  const size_t R = tileRows(g);
+  const long long tiles = (long long)((M + R - 1) / R);
+  const int T = omp_get_max_threads();
+  growTo(ws.col, size_t(T) * R * K);
+#pragma omp parallel num_threads(T)
+  {
+    float* col = ws.col.data() + size_t(omp_get_thread_num()) * R * K;
+#pragma omp for schedule(static)
+    for (long long t = 0; t < tiles; ++t) {
+      const size_t r0 = size_t(t) * R, rows = std::min(R, M - r0);
+      im2colRows(g, x, r0, rows, col);
+      float* yt = y + r0 * Cout;
+      // Y_tile (rows, Cout) = col (rows, K) · W (K, Cout); single-threaded inside the region.
+      sgemm(false, false, int(rows), Cout, K, 1.0f, col, K, w, Cout, 0.0f, yt, Cout);
+      if (bias) addBiasRows(yt, rows, Cout, bias);
+    }
+  }
+}
+
+void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const float* dy,
+                    float* dx, float* dw, float* db, ConvWorkspace& ws) {
+  const size_t M = g.outRows();
+  const int K = g.colK(), Cout = g.Cout;
+  if (dx && M == 0) std::fill_n(dx, g.inSize(), 0.0f);
+  if (M == 0) return;
+  const bool pointwise = g.isPointwise();
+  if (pointwise) {
+    // dW (Cin, Cout) += Xᵀ · dY ; dX (N·H·W, Cin) = dY · Wᵀ ; sgemm threads itself.
+    if (dw) sgemm(true, false, g.Cin, Cout, int(M), 1.0f, x, g.Cin, dy, Cout, 1.0f, dw, Cout);
+    if (dx) sgemm(false, true, int(M), g.Cin, Cout, 1.0f, dy, Cout, w, Cout, 0.0f, dx, g.Cin);
+    if (!db) return;
+    dw = nullptr;  // only the bias sums remain for the threaded pass below
+    dx = nullptr;
+  }
+  const size_t R = tileRows(g);
+  const int T = omp_get_max_threads();
+  const size_t wSize = size_t(K) * Cout, partSize = wSize + Cout;
+  if (dw) growTo(ws.col, size_t(T) * R * K);
+  if (dx) growTo(ws.dcol, size_t(T) * R * K);
+  if (dw || db) growTo(ws.part, size_t(T) * partSize);
+#pragma omp parallel num_threads(T)
+  {
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    // This thread's rows: whole images when dx is wanted (col2im scatters anywhere
+    // inside an image, so images must not be shared), else an even split of all rows.
+    size_t rBegin, rEnd;
+    if (dx) {
+      const size_t n0 = size_t(g.N) * tid / nt, n1 = size_t(g.N) * (tid + 1) / nt;
+      const size_t img = size_t(g.H) * g.W * g.Cin;
+      std::fill(dx + n0 * img, dx + n1 * img, 0.0f);
+      rBegin = n0 * g.OH * g.OW;
+      rEnd = n1 * g.OH * g.OW;
+    } else {
+      rBegin = M * tid / nt;
+      rEnd = M * (tid + 1) / nt;
+    }
+    float* col = ws.col.data() + size_t(tid) * R * K;
+    float* dcol = ws.dcol.data() + size_t(tid) * R * K;
+    float* pw = ws.part.data() + size_t(tid) * partSize;  // (K, Cout) then (Cout)
+    float* pb = pw + wSize;
+    if (dw || db) std::fill_n(pw, partSize, 0.0f);
+    for (size_t r0 = rBegin; r0 < rEnd; r0 += R) {
+      const size_t rows = std::min(R, rEnd - r0);
+      const float* dyt = dy + r0 * Cout;  // (rows, Cout)
+      if (dw) {
+        im2colRows(g, x, r0, rows, col);
+        // dW_part (K, Cout) += colᵀ (K, rows) · dY_tile (rows, Cout)
+        sgemm(true, false, K, Cout, int(rows), 1.0f, col, K, dyt, Cout, 1.0f, pw, Cout);
+      }
+      if (db)
+        for (size_t r = 0; r < rows; ++r)
+          for (int c = 0; c < Cout; ++c) pb[c] += dyt[r * Cout + c];
+      if (dx) {
+        // dCol (rows, K) = dY_tile (rows, Cout) · Wᵀ (Cout, K)
+        sgemm(false, true, int(rows), K, Cout, 1.0f, dyt, Cout, w, Cout, 0.0f, dcol, K);
+        col2imRows(g, dcol, r0, rows, dx);
+      }
+    }
+    if (dw || db) {
+      // Sum the per-thread partials; each thread reduces a slice of the entries.
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (long long i = 0; i < (long long)partSize; ++i) {
+        float s = 0.0f;
+        for (int t = 0; t < nt; ++t) s += ws.part[size_t(t) * partSize + size_t(i)];
+        if (size_t(i) < wSize) {
+          if (dw) dw[i] += s;
+        } else if (db) {
+          db[size_t(i) - wSize] += s;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qat
