@@ -87,8 +87,11 @@ class Layer {
  protected:
   virtual Expected<Shape> doBuild(const std::vector<Shape>& inputs) = 0;
   // "Layer 'conv2d_1' (Conv2D): <what>" : the prefix every layer error starts with.
+  // (Built with append(): GCC 12 warns falsely (-Wrestrict) on long operator+ chains.)
   Error layerError(const std::string& what) const {
-    return makeError("Layer '" + name_ + "' (" + std::string(opTypeName(op())) + "): " + what);
+    std::string m = "Layer '";
+    m.append(name_).append("' (").append(opTypeName(op())).append("): ").append(what);
+    return makeError(std::move(m));
   }
   // Allocates a parameter slot with the given shape (keeps values if the shape matches).
   static void ensureParam(Param& p, const std::string& name, const Shape& shape, bool trainable = true) {

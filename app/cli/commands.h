@@ -1,0 +1,8 @@
+#pragma once
+// One function per qat-cli subcommand: argv[first] is the first argument after the
+// subcommand name. Each returns an ExitCode.
+namespace qat::cli {
+
+int runTrain(int argc, char** argv, int first);
+
+}  // namespace qat::cli
