@@ -1,9 +1,8 @@
 #include "engine/layers/leaky_relu.h"
 
+#include "engine/kernels/elementwise.h"
+
 namespace qat {
-namespace {
-constexpr size_t kParallelMin = 1 << 16;  // below this, threads cost more than they save
-}
 
 Expected<Shape> LeakyReLU::doBuild(const std::vector<Shape>& inputs) {
   if (inputs.size() != 1) return layerError("takes exactly one input");
@@ -13,12 +12,10 @@ Expected<Shape> LeakyReLU::doBuild(const std::vector<Shape>& inputs) {
 void LeakyReLU::forward(TensorList in, Tensor& out, const RunContext&) {
   const Tensor& x = *in[0];  // (N, ...)
   out.resize(x.shape());
+  // max(x, 0) + alpha · min(x, 0): x above 0, alpha · x below, for any alpha.
   const float a = opt_.alpha;
-  const float* xp = x.data();
-  float* yp = out.data();
-  const size_t n = x.size();
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (size_t i = 0; i < n; ++i) yp[i] = xp[i] > 0 ? xp[i] : a * xp[i];
+  kern::mapArray(x.data(), out.data(), x.size(),
+                 [a](auto v, auto y) { y = v.max(0.0f) + a * v.min(0.0f); });
 }
 
 void LeakyReLU::backward(TensorList in, const Tensor&, const Tensor& dout, GradList din,
@@ -26,12 +23,11 @@ void LeakyReLU::backward(TensorList in, const Tensor&, const Tensor& dout, GradL
   if (!din[0]) return;
   // f'(x) = 1 for x > 0, alpha otherwise.
   const float a = opt_.alpha;
-  const float* xp = in[0]->data();
-  const float* dy = dout.data();
-  float* dx = din[0]->data();
-  const size_t n = dout.size();
-#pragma omp parallel for simd if (n > kParallelMin)
-  for (size_t i = 0; i < n; ++i) dx[i] = xp[i] > 0 ? dy[i] : a * dy[i];
+  kern::mapArray2(in[0]->data(), dout.data(), din[0]->data(), dout.size(),
+                  [a](auto v, auto g, auto d) {
+                    // Two selects with a constant 0 branch vectorise; select(g, a·g) does not.
+                    d = (v > 0.0f).select(g, 0.0f) + a * (v <= 0.0f).select(g, 0.0f);
+                  });
 }
 
 }  // namespace qat
