@@ -224,7 +224,7 @@ void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const 
     sgemm(false, false, int(M), Cout, g.Cin, 1.0f, x, g.Cin, w, Cout, 0.0f, y, Cout);
     if (bias) {
       const long long blocks = (long long)((M + 255) / 256);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (blocks > 1)
       for (long long b = 0; b < blocks; ++b) {
         const size_t r0 = size_t(b) * 256;
         addBiasRows(y + r0 * Cout, std::min<size_t>(256, M - r0), Cout, bias);
@@ -236,7 +236,8 @@ void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const 
   const long long tiles = (long long)((M + R - 1) / R);
   const int T = omp_get_max_threads();
   growTo(ws.col, size_t(T) * R * K);
-#pragma omp parallel num_threads(T)
+  const bool parallel = tiles > 1 && double(M) * K * Cout > kMinParallelWork;
+#pragma omp parallel num_threads(T) if (parallel)
   {
     float* col = ws.col.data() + size_t(omp_get_thread_num()) * R * K;
 #pragma omp for schedule(static)
@@ -272,7 +273,8 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
   if (dw) growTo(ws.col, size_t(T) * R * K);
   if (dx) growTo(ws.dcol, size_t(T) * R * K);
   if (dw || db) growTo(ws.part, size_t(T) * partSize);
-#pragma omp parallel num_threads(T)
+  const bool parallel = double(M) * K * Cout > kMinParallelWork;
+#pragma omp parallel num_threads(T) if (parallel)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
     // This thread's rows: whole images when dx is wanted (col2im scatters anywhere

@@ -100,7 +100,8 @@ void depthwiseConv2dForward(const ConvGeometry& g, const float* x, const float* 
                             const float* bias, float* y) {
   const int M = multiplier(g), C = g.Cin, J = g.Cout;
   const long long outLines = (long long)g.N * g.OH;
-#pragma omp parallel for schedule(static)
+  const double work = double(g.outSize()) * g.KH * g.KW;
+#pragma omp parallel for schedule(static) if (work > kMinParallelWork)
   for (long long line = 0; line < outLines; ++line) {
     const int n = int(line / g.OH), oh = int(line % g.OH);
     const float* img = x + size_t(n) * g.H * g.W * C;
@@ -134,7 +135,8 @@ void depthwiseConv2dBackward(const ConvGeometry& g, const float* x, const float*
   const int T = omp_get_max_threads();
   if (dw || db)
     if (ws.part.size() < size_t(T) * partSize) ws.part.resize(size_t(T) * partSize);
-#pragma omp parallel num_threads(T)
+  const double work = double(g.outSize()) * g.KH * g.KW;
+#pragma omp parallel num_threads(T) if (work > kMinParallelWork)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
     // Whole images per thread: the dx scatter of an image stays inside one thread.

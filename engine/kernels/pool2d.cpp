@@ -19,6 +19,10 @@ void PoolGeometry::setPadding(Padding p) {
 
 namespace {
 
+bool poolWork(const PoolGeometry& g) {
+  return g.N > 1 && double(g.outSize()) * g.KH * g.KW > kMinParallelWork;
+}
+
 // The in-image part of the window of output (oh, ow): rows ih0 + [kh.lo, kh.hi),
 // columns iw0 + [kw.lo, kw.hi).
 struct Window {
@@ -160,7 +164,7 @@ void maxPoolImage(const PoolGeometry& g, const float* x, float* y, int32_t* arg)
 
 void maxPool2dForward(const PoolGeometry& g, const float* x, float* y, int32_t* argmax) {
   const size_t img = size_t(g.H) * g.W * g.C, oimg = size_t(g.OH) * g.OW * g.C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (poolWork(g))
   for (int n = 0; n < g.N; ++n) {
     if (argmax) maxPoolImage<true>(g, x + n * img, y + n * oimg, argmax + n * oimg);
     else maxPoolImage<false>(g, x + n * img, y + n * oimg, nullptr);
@@ -169,7 +173,7 @@ void maxPool2dForward(const PoolGeometry& g, const float* x, float* y, int32_t* 
 
 void maxPool2dBackward(const PoolGeometry& g, const float* dy, const int32_t* argmax, float* dx) {
   const size_t img = size_t(g.H) * g.W * g.C, oimg = size_t(g.OH) * g.OW * g.C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (poolWork(g))
   for (int n = 0; n < g.N; ++n) {
     float* d = dx + n * img;
     const float* gy = dy + n * oimg;
@@ -183,7 +187,7 @@ void maxPool2dBackward(const PoolGeometry& g, const float* dy, const int32_t* ar
 void avgPool2dForward(const PoolGeometry& g, const float* x, float* y) {
   const int C = g.C;
   const size_t img = size_t(g.H) * g.W * C, oimg = size_t(g.OH) * g.OW * C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (poolWork(g))
   for (int n = 0; n < g.N; ++n) {
     const float* xn = x + n * img;
     for (int oh = 0; oh < g.OH; ++oh)
@@ -205,7 +209,7 @@ void avgPool2dForward(const PoolGeometry& g, const float* x, float* y) {
 void avgPool2dBackward(const PoolGeometry& g, const float* dy, float* dx) {
   const int C = g.C;
   const size_t img = size_t(g.H) * g.W * C, oimg = size_t(g.OH) * g.OW * C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (poolWork(g))
   for (int n = 0; n < g.N; ++n) {
     float* dn = dx + n * img;
     std::fill_n(dn, img, 0.0f);
@@ -228,7 +232,7 @@ void avgPool2dBackward(const PoolGeometry& g, const float* dy, float* dx) {
 
 void globalAvgPoolForward(int N, int pixels, int C, const float* x, float* y) {
   const float inv = 1.0f / float(std::max(pixels, 1));
-#pragma omp parallel for schedule(static) if (N > 1)
+#pragma omp parallel for schedule(static) if (N > 1 && double(N) * pixels * C > kMinParallelWork)
   for (int n = 0; n < N; ++n) {
     const float* xn = x + size_t(n) * pixels * C;
     float* yn = y + size_t(n) * C;
@@ -241,7 +245,7 @@ void globalAvgPoolForward(int N, int pixels, int C, const float* x, float* y) {
 
 void globalAvgPoolBackward(int N, int pixels, int C, const float* dy, float* dx) {
   const float inv = 1.0f / float(std::max(pixels, 1));
-#pragma omp parallel for schedule(static) if (N > 1)
+#pragma omp parallel for schedule(static) if (N > 1 && double(N) * pixels * C > kMinParallelWork)
   for (int n = 0; n < N; ++n) {
     const float* gn = dy + size_t(n) * C;
     float* dn = dx + size_t(n) * pixels * C;
@@ -251,7 +255,7 @@ void globalAvgPoolBackward(int N, int pixels, int C, const float* dy, float* dx)
 }
 
 void globalMaxPoolForward(int N, int pixels, int C, const float* x, float* y, int32_t* argmax) {
-#pragma omp parallel for schedule(static) if (N > 1)
+#pragma omp parallel for schedule(static) if (N > 1 && double(N) * pixels * C > kMinParallelWork)
   for (int n = 0; n < N; ++n) {
     const float* xn = x + size_t(n) * pixels * C;
     float* yn = y + size_t(n) * C;
@@ -275,7 +279,7 @@ void globalMaxPoolForward(int N, int pixels, int C, const float* x, float* y, in
 
 void globalMaxPoolBackward(int N, int pixels, int C, const float* dy, const int32_t* argmax,
                            float* dx) {
-#pragma omp parallel for schedule(static) if (N > 1)
+#pragma omp parallel for schedule(static) if (N > 1 && double(N) * pixels * C > kMinParallelWork)
   for (int n = 0; n < N; ++n) {
     float* dn = dx + size_t(n) * pixels * C;
     std::fill_n(dn, size_t(pixels) * C, 0.0f);

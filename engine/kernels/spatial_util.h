@@ -4,6 +4,11 @@
 
 namespace qat {
 
+// Below about this many inner-loop operations a kernel runs on the calling thread: waking
+// the OpenMP team costs more than it saves (and tiny layers are common in tests and in
+// the head of a network).
+constexpr double kMinParallelWork = 65536.0;
+
 // Taps k in [lo, hi) of a window whose tap k sits at start + k·dilation, restricted to
 // the ones inside [0, size). lo == hi when none is.
 struct TapRange {

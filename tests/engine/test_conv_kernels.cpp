@@ -70,7 +70,9 @@ void addCases(bool depthwise) {
   QTest::addRow("1x1-stride2") << ConvCase{2, 5, 5, 3, 1, 1, depthwise ? 3 : 4, 2, 2, 1, 1, 1};
   QTest::addRow("5x5-cin1") << ConvCase{3, 9, 8, 1, 5, 5, depthwise ? 2 : 6, 1, 1, 1, 1, 1};
   QTest::addRow("single-image") << ConvCase{1, 6, 5, 3, 3, 3, depthwise ? 3 : 4, 1, 1, 1, 1, 1};
-  // Several im2col tiles, uneven thread split.
+  // Big enough to run threaded: one image for two threads, several im2col tiles.
+  QTest::addRow("single-image-threaded") << ConvCase{1, 16, 15, 16, 3, 3, depthwise ? 32 : 16, 1, 1, 1, 1, 1};
+  QTest::addRow("1x1-threaded") << ConvCase{3, 16, 16, 32, 1, 1, depthwise ? 32 : 24, 1, 1, 1, 1, 0};
   QTest::addRow("many-tiles") << ConvCase{5, 14, 13, 32, 3, 3, depthwise ? 64 : 16, 1, 1, 1, 1, 1};
 }
 

@@ -1,0 +1,102 @@
+#include "engine/layers/separable_conv2d.h"
+
+#include "engine/kernels/depthwise_conv2d.h"
+#include "engine/layers/init.h"
+#include "engine/layers/spatial_checks.h"
+
+namespace qat {
+
+Expected<Shape> SeparableConv2D::doBuild(const std::vector<Shape>& inputs) {
+  if (auto p = imageInputProblem(inputs); !p.empty()) return layerError(p);
+  if (opt_.filters <= 0) return layerError(cat("filters must be positive, got ", std::to_string(opt_.filters)));
+  if (opt_.depthMultiplier <= 0)
+    return layerError(cat("depth_multiplier must be positive, got ", std::to_string(opt_.depthMultiplier)));
+  if (auto p = windowProblem("kernel_size", opt_.kernelH, opt_.kernelW, opt_.strideH, opt_.strideW,
+                             opt_.dilationH, opt_.dilationW);
+      !p.empty())
+    return layerError(p);
+  const Shape& in = inputs[0];
+  ConvGeometry d;
+  d.H = in[0];
+  d.W = in[1];
+  d.Cin = in[2];
+  d.KH = opt_.kernelH;
+  d.KW = opt_.kernelW;
+  d.Cout = in[2] * opt_.depthMultiplier;
+  d.strideH = opt_.strideH;
+  d.strideW = opt_.strideW;
+  d.dilationH = opt_.dilationH;
+  d.dilationW = opt_.dilationW;
+  d.setPadding(opt_.padding);
+  if (auto p = windowFitProblem("kernel", in, d.KH, d.KW, d.dilationH, d.dilationW, d.OH, d.OW);
+      !p.empty())
+    return layerError(p);
+  ConvGeometry pw;  // 1x1, stride 1, unpadded: the sgemm-only path
+  pw.H = d.OH;
+  pw.W = d.OW;
+  pw.Cin = d.Cout;
+  pw.Cout = opt_.filters;
+  pw.setPadding(Padding::Valid);
+  dgeo_ = d;
+  pgeo_ = pw;
+  ensureParam(depthwise_, "depthwise_kernel", Shape{d.KH, d.KW, d.Cin, opt_.depthMultiplier});
+  ensureParam(pointwise_, "pointwise_kernel", Shape{1, 1, d.Cout, opt_.filters});
+  if (opt_.useBias) ensureParam(bias_, "bias", Shape{opt_.filters});
+  return Shape{d.OH, d.OW, opt_.filters};
+}
+
+void SeparableConv2D::initialize(Rng& rng) {
+  // Keras fans for a (kh, kw, a, b) kernel: kh·kw·a and kh·kw·b.
+  const int rf = dgeo_.KH * dgeo_.KW;
+  glorotUniform(depthwise_.value, rf * dgeo_.Cin, rf * opt_.depthMultiplier, rng);
+  glorotUniform(pointwise_.value, pgeo_.Cin, pgeo_.Cout, rng);
+  if (opt_.useBias) bias_.value.zero();
+}
+
+std::vector<Param*> SeparableConv2D::params() {
+  if (opt_.useBias) return {&depthwise_, &pointwise_, &bias_};
+  return {&depthwise_, &pointwise_};
+}
+
+// mid = depthwise(x) ; z = mid · pointwise + bias ; out = act(z)
+void SeparableConv2D::forward(TensorList in, Tensor& out, const RunContext& ctx) {
+  const Tensor& x = *in[0];
+  const int N = x.dim(0);
+  ConvGeometry d = dgeo_, p = pgeo_;
+  d.N = p.N = N;
+  mid_.resize(Shape{N, d.OH, d.OW, d.Cout});
+  depthwiseConv2dForward(d, x.data(), depthwise_.value.data(), nullptr, mid_.data());
+  out.resize(outputShape().withBatch(N));
+  const bool keepPre = opt_.activation != ActivationFn::Linear;
+  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
+  if (&z != &out) z.resize(out.shape());
+  conv2dForward(p, mid_.data(), pointwise_.value.data(),
+                opt_.useBias ? bias_.value.data() : nullptr, z.data(), ws_);
+  if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), p.Cout);
+}
+
+// dz = dout ⊙ act'(z) ; dmid = dz · pointwiseᵀ, dpointwise += midᵀ · dz, dbias += Σ dz ;
+// then the depthwise backward from dmid gives dx and ddepthwise.
+void SeparableConv2D::backward(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
+                               const RunContext&) {
+  const Tensor& x = *in[0];
+  const int N = x.dim(0);
+  ConvGeometry d = dgeo_, p = pgeo_;
+  d.N = p.N = N;
+  const float* dz = dout.data();
+  if (opt_.activation != ActivationFn::Linear) {
+    dz_.resize(dout.shape());
+    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
+                       dout.size(), p.Cout);
+    dz = dz_.data();
+  }
+  dmid_.resize(mid_.shape());
+  float* dp = pointwise_.trainable ? pointwise_.grad.data() : nullptr;
+  float* db = opt_.useBias && bias_.trainable ? bias_.grad.data() : nullptr;
+  conv2dBackward(p, mid_.data(), pointwise_.value.data(), dz, dmid_.data(), dp, db, ws_);
+  float* dd = depthwise_.trainable ? depthwise_.grad.data() : nullptr;
+  depthwiseConv2dBackward(d, x.data(), depthwise_.value.data(), dmid_.data(),
+                          din[0] ? din[0]->data() : nullptr, dd, nullptr, ws_);
+}
+
+}  // namespace qat
