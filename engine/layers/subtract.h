@@ -1,0 +1,22 @@
+#pragma once
+// Subtract: y = x0 − x1 (exactly two inputs of the same shape; no broadcasting).
+#include "engine/layers/layer.h"
+
+namespace qat {
+
+class Subtract : public Layer {
+ public:
+  using Layer::Layer;
+  OpType op() const override { return OpType::Subtract; }
+  std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
+  int arity() const override { return 2; }
+
+  void forward(TensorList in, Tensor& out, const RunContext& ctx) override;
+  void backward(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
+                const RunContext& ctx) override;
+
+ protected:
+  Expected<Shape> doBuild(const std::vector<Shape>& inputs) override;
+};
+
+}  // namespace qat
