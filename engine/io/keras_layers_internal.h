@@ -1,0 +1,43 @@
+#pragma once
+// Per-layer-family converters behind keras_layers.h. Internal to engine/io.
+//   *FromKeras: Keras config (any version) -> engine layer; errors via ConfigReader::error.
+//   *ToKeras:   engine layer -> tf.keras 2.13 config object (without the class name).
+#include <memory>
+
+#include "engine/io/keras_config.h"
+#include "engine/layers/layer.h"
+
+namespace qat::keras {
+
+using LayerPtr = std::unique_ptr<Layer>;
+using FromFn = Expected<LayerPtr> (*)(const ConfigReader&);
+using ToFn = Expected<Json> (*)(const Layer&);
+
+// keras_layers_spatial.cpp: convolutions, pooling, zero padding.
+Expected<LayerPtr> conv2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> depthwiseConv2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> separableConv2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> maxPooling2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> averagePooling2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> globalAveragePooling2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> globalMaxPooling2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> zeroPadding2dFromKeras(const ConfigReader& c);
+
+Expected<Json> conv2dToKeras(const Layer& l);
+Expected<Json> depthwiseConv2dToKeras(const Layer& l);
+Expected<Json> separableConv2dToKeras(const Layer& l);
+Expected<Json> maxPooling2dToKeras(const Layer& l);
+Expected<Json> averagePooling2dToKeras(const Layer& l);
+Expected<Json> globalAveragePooling2dToKeras(const Layer& l);
+Expected<Json> globalMaxPooling2dToKeras(const Layer& l);
+Expected<Json> zeroPadding2dToKeras(const Layer& l);
+
+// The concrete layer behind `l` (the dispatcher has already matched l.op()).
+template <class L>
+const L& as(const Layer& l) {
+  const L* p = dynamic_cast<const L*>(&l);
+  QAT_ASSERT(p != nullptr);
+  return *p;
+}
+
+}  // namespace qat::keras
