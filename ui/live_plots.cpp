@@ -1,0 +1,137 @@
+#include "ui/live_plots.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qat::ui {
+
+namespace {
+
+// Title row above the axis rect, axis labels, light grid, legend inside the axis rect.
+void setUpPlot(QCustomPlot* p, const QString& title, const QString& xLabel, const QString& yLabel,
+               Qt::Alignment legendCorner) {
+  p->plotLayout()->insertRow(0);
+  auto* t = new QCPTextElement(p, title, QFont(p->font().family(), p->font().pointSize() + 1, QFont::Bold));
+  p->plotLayout()->addElement(0, 0, t);
+  p->xAxis->setLabel(xLabel);
+  p->yAxis->setLabel(yLabel);
+  p->legend->setVisible(true);
+  p->legend->setBrush(QBrush(QColor(255, 255, 255, 220)));
+  p->legend->setBorderPen(QPen(QColor(190, 190, 190)));
+  p->axisRect()->insetLayout()->setInsetAlignment(0, legendCorner);
+  p->setNoAntialiasingOnDrag(true);
+  p->setMinimumSize(320, 200);
+}
+
+}  // namespace
+
+// ---- DecimatingSeries ------------------------------------------------------------------
+
+DecimatingSeries::DecimatingSeries(QCPGraph* graph, int maxPoints)
+    : graph_(graph), maxPoints_(std::max(4, maxPoints)) {}
+
+void DecimatingSeries::add(double x, double y) {
+  if (offered_++ % stride_ != 0) return;
+  graph_->addData(x, y);
+  if (graph_->dataCount() <= maxPoints_) return;
+  // Keep points 0, 2, 4, ...: they are exactly the samples at multiples of 2·stride.
+  QVector<double> keys, values;
+  keys.reserve(maxPoints_ / 2 + 1);
+  values.reserve(maxPoints_ / 2 + 1);
+  const auto data = graph_->data();
+  for (int i = 0; i < data->size(); i += 2) {
+    const auto it = data->at(i);
+    keys.push_back(it->key);
+    values.push_back(it->value);
+  }
+  graph_->setData(keys, values, true);
+  stride_ *= 2;
+}
+
+void DecimatingSeries::clear() {
+  graph_->data()->clear();
+  stride_ = 1;
+  offered_ = 0;
+}
+
+// ---- LossPlot --------------------------------------------------------------------------
+
+LossPlot::LossPlot(QWidget* parent)
+    : QCustomPlot(parent), raw_(addGraph(), kMaxPoints), smooth_(addGraph(), kMaxPoints) {
+  setUpPlot(this, tr("Training loss"), tr("step"), tr("loss (cross-entropy)"),
+            Qt::AlignTop | Qt::AlignRight);
+  raw_.graph()->setName(tr("batch loss"));
+  raw_.graph()->setPen(QPen(QColor(31, 119, 180, 70), 1));
+  smooth_.graph()->setName(tr("smoothed (EMA %1)").arg(kSmoothing));
+  smooth_.graph()->setPen(QPen(QColor(31, 119, 180), 2));
+  reset(100);
+}
+
+void LossPlot::reset(long totalSteps) {
+  raw_.clear();
+  smooth_.clear();
+  ema_ = smoothed_ = maxLoss_ = 0;
+  betaPow_ = 1;
+  xAxis->setRange(0, std::max(1L, totalSteps));
+  yAxis->setRange(0, 1);
+  replot(rpQueuedReplot);
+}
+
+void LossPlot::addBatch(long step, double loss) {
+  // Debiased EMA: the early steps are not pulled toward the initial 0.
+  ema_ = kSmoothing * ema_ + (1 - kSmoothing) * loss;
+  betaPow_ *= kSmoothing;
+  smoothed_ = ema_ / (1 - betaPow_);
+  raw_.add(static_cast<double>(step), loss);
+  smooth_.add(static_cast<double>(step), smoothed_);
+  if (std::isfinite(loss) && loss > maxLoss_) {
+    maxLoss_ = loss;
+    yAxis->setRange(0, maxLoss_ * 1.05);
+  }
+  if (step > xAxis->range().upper) xAxis->setRangeUpper(static_cast<double>(step));
+}
+
+// ---- AccuracyPlot ----------------------------------------------------------------------
+
+AccuracyPlot::AccuracyPlot(QWidget* parent) : QCustomPlot(parent) {
+  setUpPlot(this, tr("Accuracy per epoch"), tr("epoch"), tr("accuracy (%)"),
+            Qt::AlignBottom | Qt::AlignRight);
+  train_ = addGraph();
+  train_->setName(tr("train (batches)"));
+  train_->setPen(QPen(QColor(255, 127, 14), 2));
+  train_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
+  validation_ = addGraph();
+  validation_->setName(tr("validation (test set)"));
+  validation_->setPen(QPen(QColor(44, 160, 44), 2));
+  validation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+  auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+  ticker->setTickStep(1);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  xAxis->setTicker(ticker);
+  reset(5);
+}
+
+void AccuracyPlot::reset(int epochs) {
+  train_->data()->clear();
+  validation_->data()->clear();
+  minAccuracy_ = 100;
+  xAxis->setRange(0.5, std::max(1, epochs) + 0.5);
+  yAxis->setRange(0, 100);
+  replot(rpQueuedReplot);
+}
+
+void AccuracyPlot::addEpoch(int epoch, double trainAccuracy, std::optional<double> validationAccuracy) {
+  const double x = epoch + 1;
+  train_->addData(x, 100 * trainAccuracy);
+  minAccuracy_ = std::min(minAccuracy_, 100 * trainAccuracy);
+  if (validationAccuracy) {
+    validation_->addData(x, 100 * *validationAccuracy);
+    minAccuracy_ = std::min(minAccuracy_, 100 * *validationAccuracy);
+  }
+  // Zoom onto the interesting band, in steps of 10 %, but never above 100 %.
+  const double lower = std::clamp(std::floor((minAccuracy_ - 5) / 10) * 10, 0.0, 90.0);
+  yAxis->setRange(lower, 100);
+  if (x + 0.5 > xAxis->range().upper) xAxis->setRangeUpper(x + 0.5);
+}
+
+}  // namespace qat::ui
