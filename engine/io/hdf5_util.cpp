@@ -500,6 +500,10 @@ Expected<Group> File::root() const {
 Status File::close() {
   silence();
   if (!h_.valid()) return {};
+  const ssize_t open = H5Fget_obj_count(h_.get(), H5F_OBJ_ALL & ~unsigned(H5F_OBJ_FILE));
+  if (open > 0)
+    return makeError(path_ + ": cannot close the file: " + std::to_string(open) +
+                     " group(s) or dataset(s) of it are still open (a bug in the writer)");
   if (H5Fflush(h_.get(), H5F_SCOPE_LOCAL) < 0) {
     std::string d = hdf5Detail();
     h_.reset();

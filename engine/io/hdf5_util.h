@@ -124,7 +124,8 @@ class File {
 
   const std::string& path() const { return path_; }
   Expected<Group> root() const;
-  // Flushes and closes; a failure here means the file may be incomplete.
+  // Flushes and closes; a failure here means the file may be incomplete. Every Group
+  // obtained from the file must be destroyed first (refused otherwise).
   Status close();
 
  private:

@@ -180,7 +180,7 @@ class Builder {
   Expected<std::vector<int>> expandSequential(const Json& cfg, const std::string& modelName,
                                               const std::vector<int>* feed, int group, bool trainable, int depth) {
     const Json& layers = cfg.is_array() ? cfg : (cfg.is_object() && cfg.contains("layers") ? cfg["layers"] : Json());
-    const std::string where = "Sequential model '" + modelName + "'";
+    const std::string where = modelName.empty() ? "The Sequential model" : "Sequential model '" + modelName + "'";
     if (!layers.is_array() || layers.empty()) return makeError(where + " has no layers");
     if (depth == 0 && cfg.is_object() && cfg.contains("name") && cfg["name"].is_string())
       g.name = cfg["name"].get<std::string>();
@@ -253,7 +253,7 @@ class Builder {
 
   Expected<std::vector<int>> expandFunctional(const Json& cfg, const std::string& modelName,
                                               const std::vector<int>* feed, int group, bool trainable, int depth) {
-    const std::string where = "model '" + modelName + "'";
+    const std::string where = modelName.empty() ? "The model" : "Model '" + modelName + "'";
     if (depth == 0 && cfg.contains("name") && cfg["name"].is_string()) g.name = cfg["name"].get<std::string>();
     const Json& layers = cfg["layers"];
     if (!layers.is_array() || layers.empty()) return makeError(where + " has no layers");

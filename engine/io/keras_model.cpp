@@ -78,10 +78,16 @@ Status loadWeights(const h5::File& file, const keras::KerasGraph& g, Model& m) {
                        grp.name + "' listed in " + w.path() + " layer_names). Was the architecture JSON "
                        "saved from the same model as these weights?");
     }
+    // HDF5 errors below already name the file and object; put the layer in front.
+    auto inLayer = [&](const Error& e) {
+      std::string m = e.message;
+      if (m.rfind(file.path() + ": ", 0) == 0) m.erase(0, file.path().size() + 2);
+      return makeError(file.path() + ": " + describe(grp) + ": " + m);
+    };
     auto lg = w.group(grp.name);
-    if (!lg.ok()) return lg.error();
+    if (!lg.ok()) return inLayer(lg.error());
     auto names = lg->stringListAttr("weight_names");
-    if (!names.ok()) return names.error();
+    if (!names.ok()) return inLayer(names.error());
     if (names->size() != params.size()) {
       std::string need, have;
       for (const Param* p : params) need += (need.empty() ? "" : ", ") + p->name;
@@ -95,13 +101,13 @@ Status loadWeights(const h5::File& file, const keras::KerasGraph& g, Model& m) {
       Param& p = *params[k];
       const std::string& wn = (*names)[k];
       auto shape = lg->datasetShape(wn);
-      if (!shape.ok()) return shape.error();
+      if (!shape.ok()) return inLayer(shape.error());
       if (shape.value() != dimsOf(p.value.shape()))
         return makeError(file.path() + ": " + describe(grp) + ": weight '" + wn + "' has shape " +
                          dimsStr(shape.value()) + " in the file but the layer's " + p.name + " needs " +
                          dimsStr(dimsOf(p.value.shape())) + ". Was the architecture saved from the same "
                          "model as these weights?");
-      QAT_TRY(lg->readFloats(wn, p.value.data(), p.value.size()));
+      if (Status st = lg->readFloats(wn, p.value.data(), p.value.size()); !st.ok()) return inLayer(st.error());
       for (size_t i = 0; i < p.value.size(); ++i)
         if (!std::isfinite(p.value[i]))
           return makeError(file.path() + ": " + describe(grp) + ": weight '" + wn +

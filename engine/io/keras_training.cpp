@@ -2,6 +2,7 @@
 // Keras 1/2 store loss and metrics as function names, tf.keras 2.x may serialise loss
 // objects ({"class_name": "CategoricalCrossentropy", "config": {"from_logits": true}}),
 // Keras 3 wraps everything in {"module", "class_name", "config"}.
+#include <algorithm>
 #include <cctype>
 
 #include "engine/io/keras_config.h"
@@ -85,7 +86,9 @@ Expected<TrainingConfigInfo> parseKerasTrainingConfig(const std::string& text) {
     }
     if (j.contains("optimizer_config") && j["optimizer_config"].is_object()) {
       const Json& oc = j["optimizer_config"];
+      // Keras' optimizer identifiers are the lower-cased class names: RMSprop -> rmsprop.
       t.optimizer = objectName(oc);
+      t.optimizer.erase(std::remove(t.optimizer.begin(), t.optimizer.end(), '_'), t.optimizer.end());
       if (oc.contains("config") && oc["config"].is_object()) {
         for (const auto& [k, v] : oc["config"].items()) {
           if (k == "learning_rate" || k == "lr") {
