@@ -1,11 +1,14 @@
 #include "engine/kernels/conv2d.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 
 #include "engine/kernels/gemm.h"
+#include "engine/kernels/microgemm.h"
 #include "engine/kernels/spatial_util.h"
+#include "engine/kernels/winograd.h"
 
 namespace qat {
 
@@ -138,10 +141,31 @@ struct RowCursor {
   }
 };
 
+// Copies n floats with whole 8-float vectors: the last one is a masked load (never reads
+// past s + n) but a full store, so up to 7 floats past d + n are overwritten (with zeros).
+inline void copySpill(const float* s, int n, float* d) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+  if (i < n) {
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n - i), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_storeu_ps(d + i, _mm256_maskload_ps(s + i, mask));
+  }
+}
+// Zeroes n floats, and possibly up to 7 more after them.
+inline void zeroSpill(float* d, int n) {
+  for (int i = 0; i < n; i += 8) _mm256_storeu_ps(d + i, _mm256_setzero_ps());
+}
+
 // col (rows, KH·KW·Cin): row i holds the receptive field of output row r0 + i, in
 // (kh, kw, ci) order (the row order of the HWIO kernel matrix); zeros where it hangs
 // over the padding. With dilationW == 1 the in-image taps of one kernel row are one
 // contiguous run of the input.
+// Segments are written in increasing address order with spilling vector stores (a
+// first-layer conv copies runs of 3 floats, where memmove calls would dominate); each
+// spill is overwritten by the next segment, and the last one lands in the kColSlack
+// floats the caller reserves after the tile.
+constexpr size_t kColSlack = 16;
 void im2colRows(const ConvGeometry& g, const float* x, size_t r0, size_t rows, float* col) {
   const int K = g.colK(), KWC = g.KW * g.Cin;
   RowCursor c(g, r0);
@@ -154,18 +178,18 @@ void im2colRows(const ConvGeometry& g, const float* x, size_t r0, size_t rows, f
       float* d = dst + kh * KWC;
       const int ih = ih0 + kh * g.dilationH;
       if (ih < 0 || ih >= g.H || kw.lo == kw.hi) {
-        std::fill_n(d, KWC, 0.0f);
+        zeroSpill(d, KWC);
         continue;
       }
       const float* src = img + size_t(ih) * g.W * g.Cin;
-      std::fill_n(d, kw.lo * g.Cin, 0.0f);
+      zeroSpill(d, kw.lo * g.Cin);
       if (g.dilationW == 1) {
-        std::copy_n(src + size_t(iw0 + kw.lo) * g.Cin, (kw.hi - kw.lo) * g.Cin, d + kw.lo * g.Cin);
+        copySpill(src + size_t(iw0 + kw.lo) * g.Cin, (kw.hi - kw.lo) * g.Cin, d + kw.lo * g.Cin);
       } else {
         for (int k = kw.lo; k < kw.hi; ++k)
-          std::copy_n(src + size_t(iw0 + k * g.dilationW) * g.Cin, g.Cin, d + k * g.Cin);
+          copySpill(src + size_t(iw0 + k * g.dilationW) * g.Cin, g.Cin, d + k * g.Cin);
       }
-      std::fill_n(d + kw.hi * g.Cin, (g.KW - kw.hi) * g.Cin, 0.0f);
+      zeroSpill(d + kw.hi * g.Cin, (g.KW - kw.hi) * g.Cin);
     }
   }
 }
@@ -212,13 +236,21 @@ void growTo(FloatBuffer& b, size_t n) {
   if (b.size() < n) b.resize(n);
 }
 
+// Eigen's blocked GEMM wastes most of its time on packing when K is this small; the
+// register-blocked microGemm streams the operands directly.
+bool smallK(const ConvGeometry& g) { return g.colK() <= 32 && g.Cout % 8 == 0; }
+
 }  // namespace
 
 void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                   float* y, ConvWorkspace& ws) {
+                   float* y, ConvWorkspace& ws, ConvAlgorithm algo) {
   const size_t M = g.outRows();
   const int K = g.colK(), Cout = g.Cout;
   if (M == 0) return;
+  if (algo == ConvAlgorithm::Auto && winogradApplies(g)) {
+    winogradForward(g, x, w, bias, y, ws);
+    return;
+  }
   if (g.isPointwise()) {
     // Y (N·H·W, Cout) = X (N·H·W, Cin) · W (Cin, Cout); sgemm threads itself.
     sgemm(false, false, int(M), Cout, g.Cin, 1.0f, x, g.Cin, w, Cout, 0.0f, y, Cout);
@@ -235,29 +267,35 @@ void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const 
   const size_t R = tileRows(g);
   const long long tiles = (long long)((M + R - 1) / R);
   const int T = omp_get_max_threads();
-  growTo(ws.col, size_t(T) * R * K);
+  const size_t colStride = R * K + kColSlack;
+  growTo(ws.col, size_t(T) * colStride);
   const bool parallel = tiles > 1 && double(M) * K * Cout > kMinParallelWork;
 #pragma omp parallel num_threads(T) if (parallel)
   {
-    float* col = ws.col.data() + size_t(omp_get_thread_num()) * R * K;
+    float* col = ws.col.data() + size_t(omp_get_thread_num()) * colStride;
 #pragma omp for schedule(static)
     for (long long t = 0; t < tiles; ++t) {
       const size_t r0 = size_t(t) * R, rows = std::min(R, M - r0);
       im2colRows(g, x, r0, rows, col);
       float* yt = y + r0 * Cout;
       // Y_tile (rows, Cout) = col (rows, K) · W (K, Cout); single-threaded inside the region.
-      sgemm(false, false, int(rows), Cout, K, 1.0f, col, K, w, Cout, 0.0f, yt, Cout);
+      if (smallK(g)) microGemm(int(rows), Cout, K, col, K, 1, w, Cout, yt, Cout, false);
+      else sgemm(false, false, int(rows), Cout, K, 1.0f, col, K, w, Cout, 0.0f, yt, Cout);
       if (bias) addBiasRows(yt, rows, Cout, bias);
     }
   }
 }
 
 void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const float* dy,
-                    float* dx, float* dw, float* db, ConvWorkspace& ws) {
+                    float* dx, float* dw, float* db, ConvWorkspace& ws, ConvAlgorithm algo) {
   const size_t M = g.outRows();
   const int K = g.colK(), Cout = g.Cout;
   if (dx && M == 0) std::fill_n(dx, g.inSize(), 0.0f);
   if (M == 0) return;
+  if (algo == ConvAlgorithm::Auto && winogradApplies(g)) {
+    winogradBackward(g, x, w, dy, dx, dw, db, ws);
+    return;
+  }
   const bool pointwise = g.isPointwise();
   if (pointwise) {
     // dW (Cin, Cout) += Xᵀ · dY ; dX (N·H·W, Cin) = dY · Wᵀ ; sgemm threads itself.
@@ -270,7 +308,8 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
   const size_t R = tileRows(g);
   const int T = omp_get_max_threads();
   const size_t wSize = size_t(K) * Cout, partSize = wSize + Cout;
-  if (dw) growTo(ws.col, size_t(T) * R * K);
+  const size_t colStride = R * K + kColSlack;
+  if (dw) growTo(ws.col, size_t(T) * colStride);
   if (dx) growTo(ws.dcol, size_t(T) * R * K);
   if (dw || db) growTo(ws.part, size_t(T) * partSize);
   const bool parallel = double(M) * K * Cout > kMinParallelWork;
@@ -290,7 +329,7 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
       rBegin = M * tid / nt;
       rEnd = M * (tid + 1) / nt;
     }
-    float* col = ws.col.data() + size_t(tid) * R * K;
+    float* col = ws.col.data() + size_t(tid) * colStride;
     float* dcol = ws.dcol.data() + size_t(tid) * R * K;
     float* pw = ws.part.data() + size_t(tid) * partSize;  // (K, Cout) then (Cout)
     float* pb = pw + wSize;
@@ -301,7 +340,8 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
       if (dw) {
         im2colRows(g, x, r0, rows, col);
         // dW_part (K, Cout) += colᵀ (K, rows) · dY_tile (rows, Cout)
-        sgemm(true, false, K, Cout, int(rows), 1.0f, col, K, dyt, Cout, 1.0f, pw, Cout);
+        if (smallK(g)) microGemm(K, Cout, int(rows), col, 1, K, dyt, Cout, pw, Cout, true);
+        else sgemm(true, false, K, Cout, int(rows), 1.0f, col, K, dyt, Cout, 1.0f, pw, Cout);
       }
       if (db)
         for (size_t r = 0; r < rows; ++r)

@@ -18,6 +18,9 @@
 // dCol = dY_tile · Wᵀ then col2im (scatter-add). For the input gradient each thread
 // owns whole images, so no two threads ever add into the same dx element.
 // A 1x1, stride 1, unpadded convolution needs no im2col: x itself is the col matrix.
+// 3x3 stride-1 convolutions with channel counts that are multiples of 8 use Winograd
+// F(2x2, 3x3) instead (engine/kernels/winograd.h): 2.25x fewer multiplies. Products with
+// a small K (first layers: K = 9 for a 3x3 kernel on one channel) use microGemm.
 //
 // The *Ref functions are the plain-loop reference the fast ones are tested against.
 #include <cstddef>
@@ -55,10 +58,15 @@ struct ConvGeometry {
 // Scratch memory of the fast kernels, owned by the caller (a layer) and reused across
 // calls: buffers only grow, so a training loop allocates once.
 struct ConvWorkspace {
-  FloatBuffer col;   // per thread: im2col tile (rows, KH·KW·Cin)
-  FloatBuffer dcol;  // per thread: dCol tile (rows, KH·KW·Cin)
-  FloatBuffer part;  // per thread: partial dW (KH·KW·Cin, Cout) and db (Cout)
+  FloatBuffer col;      // per thread: im2col tile (rows, KH·KW·Cin) / Winograd V and M blocks
+  FloatBuffer dcol;     // per thread: dCol tile (rows, KH·KW·Cin)
+  FloatBuffer part;     // per thread: partial dW (KH·KW·Cin, Cout) and db (Cout)
+  FloatBuffer kernelT;  // Winograd-transformed kernel (16, Cin, Cout)
 };
+
+// Auto picks the fastest applicable algorithm; Im2col forces the im2col + GEMM path
+// (tests and benchmarks compare the two).
+enum class ConvAlgorithm { Auto, Im2col };
 
 // ---- reference (plain loops, double accumulation) ----
 // y (N, OH, OW, Cout) = conv(x, w) + bias; bias may be nullptr.
@@ -73,10 +81,11 @@ void conv2dBackwardFilterRef(const ConvGeometry& g, const float* x, const float*
 // ---- fast (im2col tiles + sgemm, OpenMP) ----
 // Same contract as conv2dForwardRef.
 void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                   float* y, ConvWorkspace& ws);
+                   float* y, ConvWorkspace& ws, ConvAlgorithm algo = ConvAlgorithm::Auto);
 // One pass over dy for all gradients: dx overwritten, dw and db accumulated (+=).
 // Any of dx, dw, db may be nullptr when not needed (dw == nullptr skips the im2col).
 void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const float* dy,
-                    float* dx, float* dw, float* db, ConvWorkspace& ws);
+                    float* dx, float* dw, float* db, ConvWorkspace& ws,
+                    ConvAlgorithm algo = ConvAlgorithm::Auto);
 
 }  // namespace qat

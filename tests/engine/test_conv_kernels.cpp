@@ -10,6 +10,9 @@
 #include "engine/core/rng.h"
 #include "engine/kernels/conv2d.h"
 #include "engine/kernels/depthwise_conv2d.h"
+#include "engine/kernels/gemm.h"
+#include "engine/kernels/microgemm.h"
+#include "engine/kernels/winograd.h"
 
 using namespace qat;
 
@@ -73,6 +76,14 @@ void addCases(bool depthwise) {
   // Big enough to run threaded: one image for two threads, several im2col tiles.
   QTest::addRow("single-image-threaded") << ConvCase{1, 16, 15, 16, 3, 3, depthwise ? 32 : 16, 1, 1, 1, 1, 1};
   QTest::addRow("1x1-threaded") << ConvCase{3, 16, 16, 32, 1, 1, depthwise ? 32 : 24, 1, 1, 1, 1, 0};
+  // Winograd F(2x2, 3x3) shapes (3x3, stride 1, channels multiples of 8) and small-K
+  // microGemm shapes; under ConvAlgorithm::Im2col they also run the generic path.
+  QTest::addRow("winograd-valid-odd") << ConvCase{2, 9, 7, 8, 3, 3, 8, 1, 1, 1, 1, 0};
+  QTest::addRow("winograd-same-odd") << ConvCase{3, 7, 9, 16, 3, 3, depthwise ? 32 : 24, 1, 1, 1, 1, 1};
+  QTest::addRow("winograd-asym-pads") << ConvCase{2, 6, 5, 8, 3, 3, 24, 1, 1, 1, 1, 2, 0, 2, 1, 0};
+  QTest::addRow("winograd-tiny-output") << ConvCase{2, 3, 4, 8, 3, 3, 16, 1, 1, 1, 1, 0};
+  QTest::addRow("smallk-cin1-cout32") << ConvCase{3, 10, 9, 1, 3, 3, 32, 1, 1, 1, 1, 1};
+  QTest::addRow("smallk-cin3-stride2") << ConvCase{2, 9, 8, 3, 3, 3, depthwise ? 6 : 16, 2, 2, 1, 1, 1};
   QTest::addRow("many-tiles") << ConvCase{5, 14, 13, 32, 3, 3, depthwise ? 64 : 16, 1, 1, 1, 1, 1};
 }
 
@@ -111,9 +122,53 @@ class TestConvKernels : public QObject {
     QCOMPARE(g.OW, 6);  // 6 + 1 − 2 + 1
   }
 
+  // microGemm against the scalar reference GEMM: every row remainder (M mod 6), both
+  // column panel widths, A plain and transposed, overwrite and accumulate.
+  void microGemmMatchesRef_data() {
+    QTest::addColumn<int>("M");
+    QTest::addColumn<int>("N");
+    QTest::addColumn<int>("K");
+    for (int M : {1, 2, 3, 4, 5, 6, 7, 13, 36})
+      for (int N : {8, 16, 24, 40}) QTest::addRow("%dx%dx%d", M, N, 9 + M % 4) << M << N << 9 + M % 4;
+    QTest::addRow("longK") << 9 << 32 << 500;
+  }
+  void microGemmMatchesRef() {
+    QFETCH(int, M);
+    QFETCH(int, N);
+    QFETCH(int, K);
+    Rng rng(uint64_t(M * 1000 + N * 10 + K));
+    const auto a = randomVec(size_t(M) * K, rng), b = randomVec(size_t(K) * N, rng),
+               c0 = randomVec(size_t(M) * N, rng);
+    for (bool transA : {false, true})
+      for (bool acc : {false, true}) {
+        // transA: A is stored (K, M) and read as its transpose.
+        std::vector<float> want = c0, got = c0;
+        sgemmRef(transA, false, M, N, K, 1.0f, a.data(), transA ? M : K, b.data(), N,
+                 acc ? 1.0f : 0.0f, want.data(), N);
+        if (transA) microGemm(M, N, K, a.data(), 1, M, b.data(), N, got.data(), N, acc);
+        else microGemm(M, N, K, a.data(), K, 1, b.data(), N, got.data(), N, acc);
+        const std::string err = compare(got, want, transA ? "transA" : "plain");
+        QVERIFY2(err.empty(), err.c_str());
+      }
+  }
+
   void conv2dFastMatchesRef_data() { addCases(false); }
   void conv2dFastMatchesRef() {
     QFETCH(ConvCase, c);
+    for (ConvAlgorithm algo : {ConvAlgorithm::Auto, ConvAlgorithm::Im2col}) {
+      checkConv2d(c, algo);
+      if (QTest::currentTestFailed()) return;
+    }
+  }
+  void winogradIsPicked() {
+    // The layers' Auto choice for the benchmark CNN's second conv is Winograd.
+    QVERIFY(winogradApplies(geometry({64, 14, 14, 32, 3, 3, 64, 1, 1, 1, 1, 1})));
+    QVERIFY(!winogradApplies(geometry({64, 28, 28, 1, 3, 3, 32, 1, 1, 1, 1, 1})));
+    QVERIFY(!winogradApplies(geometry({2, 14, 14, 32, 3, 3, 64, 2, 2, 1, 1, 1})));
+  }
+
+ private:
+  void checkConv2d(const ConvCase& c, ConvAlgorithm algo) {
     const ConvGeometry g = geometry(c);
     QVERIFY(g.OH > 0 && g.OW > 0);
     Rng rng(uint64_t(c.H * 131 + c.W * 7 + c.Cin));
@@ -121,15 +176,16 @@ class TestConvKernels : public QObject {
                b = randomVec(size_t(g.Cout), rng), dy = randomVec(g.outSize(), rng);
     const auto dw0 = randomVec(g.kernelSize(), rng), db0 = randomVec(size_t(g.Cout), rng);
     ConvWorkspace ws;
+    const std::string tag = algo == ConvAlgorithm::Auto ? "auto " : "im2col ";
 
     std::vector<float> yRef(g.outSize()), yFast(g.outSize(), 123.0f);
     conv2dForwardRef(g, x.data(), w.data(), b.data(), yRef.data());
-    conv2dForward(g, x.data(), w.data(), b.data(), yFast.data(), ws);
-    std::string err = compare(yFast, yRef, "forward");
+    conv2dForward(g, x.data(), w.data(), b.data(), yFast.data(), ws, algo);
+    std::string err = compare(yFast, yRef, tag + "forward");
     QVERIFY2(err.empty(), err.c_str());
-    conv2dForward(g, x.data(), w.data(), nullptr, yFast.data(), ws);  // no bias
+    conv2dForward(g, x.data(), w.data(), nullptr, yFast.data(), ws, algo);  // no bias
     for (size_t i = 0; i < yRef.size(); ++i) yRef[i] -= b[i % size_t(g.Cout)];
-    err = compare(yFast, yRef, "forward-nobias");
+    err = compare(yFast, yRef, tag + "forward-nobias");
     QVERIFY2(err.empty(), err.c_str());
 
     // Reference gradients; dw/db start non-zero to check accumulation.
@@ -139,19 +195,22 @@ class TestConvKernels : public QObject {
 
     // All gradients in one pass; dx starts as garbage to check it is overwritten.
     std::vector<float> dx(g.inSize(), 123.0f), dw = dw0, db = db0;
-    conv2dBackward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws);
-    err = compare(dx, dxRef, "dx") + compare(dw, dwRef, "dw") + compare(db, dbRef, "db");
+    conv2dBackward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws, algo);
+    err = compare(dx, dxRef, tag + "dx") + compare(dw, dwRef, tag + "dw") +
+          compare(db, dbRef, tag + "db");
     QVERIFY2(err.empty(), err.c_str());
     // Input gradient only, then filter gradient only (different thread splits).
     std::fill(dx.begin(), dx.end(), -7.0f);
-    conv2dBackward(g, x.data(), w.data(), dy.data(), dx.data(), nullptr, nullptr, ws);
-    err = compare(dx, dxRef, "dx-only");
+    conv2dBackward(g, x.data(), w.data(), dy.data(), dx.data(), nullptr, nullptr, ws, algo);
+    err = compare(dx, dxRef, tag + "dx-only");
     QVERIFY2(err.empty(), err.c_str());
     dw = dw0;
-    conv2dBackward(g, x.data(), w.data(), dy.data(), nullptr, dw.data(), nullptr, ws);
-    err = compare(dw, dwRef, "dw-only");
+    conv2dBackward(g, x.data(), w.data(), dy.data(), nullptr, dw.data(), nullptr, ws, algo);
+    err = compare(dw, dwRef, tag + "dw-only");
     QVERIFY2(err.empty(), err.c_str());
   }
+
+ private slots:
 
   void depthwiseFastMatchesRef_data() { addCases(true); }
   void depthwiseFastMatchesRef() {
