@@ -108,6 +108,8 @@ class TestConvLayers : public QObject {
     QTest::addRow("dilation2-same") << Conv2DOptions{2, 3, 3, 1, 1, 2, 2, Padding::Same, true, ActivationFn::Swish} << Shape{1, 6, 5, 2};
     QTest::addRow("2x3-nobias") << Conv2DOptions{3, 2, 3, 1, 2, 1, 1, Padding::Valid, false, ActivationFn::Linear} << Shape{2, 4, 6, 2};
     QTest::addRow("1x1-elu") << Conv2DOptions{3, 1, 1, 1, 1, 1, 1, Padding::Valid, true, ActivationFn::Elu} << Shape{2, 3, 3, 4};
+    // 3x3 stride 1 with channel counts that are multiples of 8: the Winograd path.
+    QTest::addRow("winograd-same-tanh") << Conv2DOptions{8, 3, 3, 1, 1, 1, 1, Padding::Same, true, ActivationFn::Tanh} << Shape{1, 4, 3, 8};
     QTest::addRow("4x4-same-sigmoid") << Conv2DOptions{2, 4, 4, 1, 1, 1, 1, Padding::Same, true, ActivationFn::Sigmoid} << Shape{1, 5, 4, 2};
   }
   void conv2dGradCheck() {
