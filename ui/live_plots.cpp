@@ -61,9 +61,14 @@ LossPlot::LossPlot(QWidget* parent)
   setUpPlot(this, tr("Training loss"), tr("step"), tr("loss (cross-entropy)"),
             Qt::AlignTop | Qt::AlignRight);
   raw_.graph()->setName(tr("batch loss"));
-  raw_.graph()->setPen(QPen(QColor(31, 119, 180, 70), 1));
+  raw_.graph()->setPen(QPen(QColor(31, 119, 180, 90), 1));
   smooth_.graph()->setName(tr("smoothed (EMA %1)").arg(kSmoothing));
   smooth_.graph()->setPen(QPen(QColor(31, 119, 180), 2));
+  // Steps are whole numbers: no "2.5" ticks on a short run.
+  auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+  ticker->setTickStep(1);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  xAxis->setTicker(ticker);
   reset(100);
 }
 

@@ -143,10 +143,11 @@ void TrainingController::runJob(Model model, std::shared_ptr<const Dataset> trai
         if (v.ok()) out.finalValidation = v.value();
       }
     }
-    out.message = QString::fromUtf8(out.cancelled ? "Stopped after %1 steps (%2 s)."
-                                                  : "Trained %1 steps in %2 s.")
+    out.message = (out.cancelled ? tr("Stopped after %1 steps (%2 s, %3 samples/s).")
+                                 : tr("Trained %1 steps in %2 s (%3 samples/s)."))
                       .arg(out.summary.steps)
-                      .arg(out.summary.seconds, 0, 'f', 1);
+                      .arg(out.summary.seconds, 0, 'f', 1)
+                      .arg(std::lround(out.summary.samplesPerSec));
     out.model = std::move(model);
   }
   outcome_ = std::move(out);

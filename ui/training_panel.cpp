@@ -49,7 +49,10 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, QWidget* parent)
     updateButtons();
   });
   connect(document_, &ProjectDocument::trainingStarted, this, &TrainingPanel::onStarted);
-  connect(document_, &ProjectDocument::trainingPausedChanged, this, &TrainingPanel::updateButtons);
+  connect(document_, &ProjectDocument::trainingPausedChanged, this, [this](bool paused) {
+    if (paused) progressText_->setText(tr("Paused after the current batch. Resume to go on."));
+    updateButtons();
+  });
   connect(document_, &ProjectDocument::trainingFinished, this, &TrainingPanel::onFinished);
 
   syncSettingsFromDocument();
@@ -251,7 +254,8 @@ void TrainingPanel::drain() {
     const BatchEvent& e = batch.batches.back();
     const long total = std::max(1L, document_->trainingTotalSteps());
     progress_->setValue(static_cast<int>(1000 * (e.step + 1) / total));
-    progressText_->setText(tr("Epoch %1/%2 · step %3/%4 · loss %5 · %6 samples/s · ETA %7")
+    const QString paused = document_->isTrainingPaused() ? tr("Paused · ") : QString();
+    progressText_->setText(paused + tr("Epoch %1/%2 · step %3/%4 · loss %5 · %6 samples/s · ETA %7")
                                .arg(e.epoch + 1)
                                .arg(epochsPlanned_)
                                .arg(e.step + 1)

@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "engine/models/builtin.h"
 #include "ui/main_window.h"
 #include "ui/project_document.h"
 #include "ui/training_panel.h"
@@ -100,10 +99,7 @@ int main(int argc, char** argv) {
 
   QString error;
   if (!document.newFromBuiltin(source.mid(prefix.size()), settings.seed, &error)) {
-    QString names;
-    for (const std::string& n : qat::builtinModelNames())
-      names += QStringLiteral(" builtin:") + QString::fromStdString(n);
-    printError(QStringLiteral("%1\nAvailable:%2").arg(error, names));
+    printError(error);  // names the available models
     return 2;
   }
   const bool haveData = document.loadFashionMnist(&error);

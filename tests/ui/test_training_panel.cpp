@@ -71,6 +71,8 @@ class TestTrainingPanel : public QObject {
   void init();
   void trainKeepsUiResponsive();
   void pauseThenStopKeepsTrainedWeights();
+  void nanLossIsReportedAndWeightsKept();
+  void missingDataSetSaysWhatToInstall();
 
  private:
   std::shared_ptr<const Dataset> train_, test_;
@@ -88,7 +90,7 @@ void TestTrainingPanel::initTestCase() {
   auto test = loadFashionMnist(dir, false, Normalization::scale01());
   QVERIFY2(test.ok(), test.ok() ? "" : test.error().message.c_str());
   // A few hundred training samples keep each run to about a second.
-  train_ = std::make_shared<const Dataset>(subset(*train, 800));
+  train_ = std::make_shared<const Dataset>(subset(*train, 640));
   test_ = std::make_shared<const Dataset>(subset(*test, 1000));
 }
 
@@ -106,7 +108,7 @@ void TestTrainingPanel::init() {
 
 void TestTrainingPanel::trainKeepsUiResponsive() {
   TrainingSettings s = doc_->trainingSettings();
-  s.epochs = 6;
+  s.epochs = 4;
   s.batchSize = 16;
   s.learningRate = 1e-3;
   s.optimizer = OptimizerKind::Adam;
@@ -128,7 +130,7 @@ void TestTrainingPanel::trainKeepsUiResponsive() {
   QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
   const TrainingOutcome* out = doc_->lastTrainingOutcome();
   QVERIFY(out && !out->cancelled);
-  QCOMPARE(out->summary.steps, 6L * (800 / 16));
+  QCOMPARE(out->summary.steps, 4L * (640 / 16));
   qDebug("run: %lld ms, %ld steps, %d ticks of the 10 ms probe during training, max UI stall %.1f ms",
          ms, out->summary.steps, probe.ticks(), probe.maxGapMs());
 
@@ -136,11 +138,15 @@ void TestTrainingPanel::trainKeepsUiResponsive() {
   const int points = panel->lossPlot()->rawGraph()->dataCount();
   QVERIFY(points > 0);
   QVERIFY(points <= LossPlot::kMaxPoints);
-  QCOMPARE(panel->accuracyPlot()->trainGraph()->dataCount(), 6);
-  QCOMPARE(panel->accuracyPlot()->validationGraph()->dataCount(), 6);
+  QCOMPARE(panel->accuracyPlot()->trainGraph()->dataCount(), 4);
+  QCOMPARE(panel->accuracyPlot()->validationGraph()->dataCount(), 4);
 
-  // The GUI thread kept running while the worker trained.
-  QVERIFY2(probe.ticks() >= 5, qPrintable(QString::number(probe.ticks())));
+  // The GUI thread kept running while the worker trained: the 10 ms probe fired for at
+  // least a quarter of the ticks the run's duration allows (and at least 3 times), and
+  // never waited half a second.
+  const int idealTicks = static_cast<int>(ms / 10);
+  QVERIFY2(probe.ticks() >= std::max(3, idealTicks / 4),
+           qPrintable(QStringLiteral("%1 of %2").arg(probe.ticks()).arg(idealTicks)));
   QVERIFY2(probe.maxGapMs() < 500, qPrintable(QString::number(probe.maxGapMs())));
 
   // It learned: the smoothed loss at the end is below the first batch's, and the trained
@@ -188,7 +194,7 @@ void TestTrainingPanel::pauseThenStopKeepsTrainedWeights() {
   const TrainingOutcome* out = doc_->lastTrainingOutcome();
   QVERIFY(out && out->cancelled);
   QVERIFY(out->summary.steps > 30);
-  QVERIFY(out->summary.steps < 500L * 50);
+  QVERIFY(out->summary.steps < 500L * 40);
   QVERIFY(!doc_->isTraining());
   QVERIFY(!doc_->isTrainingPaused());
 
@@ -199,6 +205,35 @@ void TestTrainingPanel::pauseThenStopKeepsTrainedWeights() {
   QVERIFY2(lossAfter < lossBefore, qPrintable(QStringLiteral("%1 -> %2").arg(lossBefore).arg(lossAfter)));
   QVERIFY(out->finalValidation);
   QCOMPARE(out->finalValidation->loss, lossAfter);
+}
+
+void TestTrainingPanel::nanLossIsReportedAndWeightsKept() {
+  // One NaN pixel in the first sample: whichever batch holds it has a NaN loss.
+  Dataset bad = subset(*train_, 64);
+  bad.x[100] = std::nanf("");
+  doc_->setData(std::make_shared<const Dataset>(std::move(bad)), test_);
+  TrainingSettings s = doc_->trainingSettings();
+  s.epochs = 1;
+  s.batchSize = 64;
+  doc_->setTrainingSettings(s);
+  const double lossBefore = evaluateLoss(*doc_);
+  QSignalSpy finished(doc_.get(), &ProjectDocument::trainingFinished);
+  QTest::mouseClick(window_->trainingPanel()->trainButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 5000);
+  QCOMPARE(finished.at(0).at(0).toBool(), false);
+  const QString message = finished.at(0).at(1).toString();
+  QVERIFY2(message.contains(QStringLiteral("NaN")), qPrintable(message));
+  QVERIFY2(message.contains(QStringLiteral("step 1")), qPrintable(message));
+  QCOMPARE(evaluateLoss(*doc_), lossBefore);  // weights untouched
+  QVERIFY(window_->trainingPanel()->trainButton()->isEnabled());
+}
+
+void TestTrainingPanel::missingDataSetSaysWhatToInstall() {
+  QString error;
+  QVERIFY(!doc_->loadFashionMnist(&error, QStringLiteral("/nonexistent/fashion-mnist")));
+  QVERIFY2(error.contains(QStringLiteral("dataset-fashion-mnist")), qPrintable(error));
+  QVERIFY2(error.contains(QStringLiteral("/nonexistent/fashion-mnist")), qPrintable(error));
+  QCOMPARE(doc_->trainData(), train_.get());  // the loaded data is kept
 }
 
 QTEST_MAIN(TestTrainingPanel)
