@@ -9,8 +9,10 @@
 //   (ih, iw as in conv2d.h; w[kh, kw, j] is the flat HWIO element ((kh·KW + kw)·Cin + c)·M + m)
 //
 // The geometry is a ConvGeometry with Cout = Cin·M. The fast kernels loop over the
-// contiguous channel axis innermost (vectorised), parallelise over output rows
+// contiguous channel axis innermost (vectorised; the forward keeps each 8-channel group
+// of an output pixel in a register across the taps), parallelise over output rows
 // (forward) or whole images (backward; per-thread partial dW in ConvWorkspace::part).
+// With M > 1 they first expand the image to (H, W, Cin·M) and run the M = 1 code.
 #include "engine/kernels/conv2d.h"
 
 namespace qat {
@@ -24,8 +26,9 @@ void depthwiseConv2dBackwardFilterRef(const ConvGeometry& g, const float* x, con
                                       float* dw, float* db);
 
 // ---- fast ----
+// ws holds the per-thread expanded image when the multiplier is > 1.
 void depthwiseConv2dForward(const ConvGeometry& g, const float* x, const float* w,
-                            const float* bias, float* y);
+                            const float* bias, float* y, ConvWorkspace& ws);
 // dx overwritten, dw and db accumulated; each may be nullptr.
 void depthwiseConv2dBackward(const ConvGeometry& g, const float* x, const float* w,
                              const float* dy, float* dx, float* dw, float* db, ConvWorkspace& ws);

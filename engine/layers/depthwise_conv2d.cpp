@@ -58,7 +58,7 @@ void DepthwiseConv2D::forward(TensorList in, Tensor& out, const RunContext& ctx)
   Tensor& z = (keepPre && ctx.training) ? preact_ : out;
   if (&z != &out) z.resize(out.shape());
   depthwiseConv2dForward(g, x.data(), kernel_.value.data(),
-                         opt_.useBias ? bias_.value.data() : nullptr, z.data());
+                         opt_.useBias ? bias_.value.data() : nullptr, z.data(), ws_);
   if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), g.Cout);
 }
 

@@ -65,7 +65,7 @@ void SeparableConv2D::forward(TensorList in, Tensor& out, const RunContext& ctx)
   ConvGeometry d = dgeo_, p = pgeo_;
   d.N = p.N = N;
   mid_.resize(Shape{N, d.OH, d.OW, d.Cout});
-  depthwiseConv2dForward(d, x.data(), depthwise_.value.data(), nullptr, mid_.data());
+  depthwiseConv2dForward(d, x.data(), depthwise_.value.data(), nullptr, mid_.data(), ws_);
   out.resize(outputShape().withBatch(N));
   const bool keepPre = opt_.activation != ActivationFn::Linear;
   Tensor& z = (keepPre && ctx.training) ? preact_ : out;

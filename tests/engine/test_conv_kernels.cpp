@@ -227,7 +227,7 @@ class TestConvKernels : public QObject {
 
     std::vector<float> yRef(g.outSize()), yFast(g.outSize(), 123.0f);
     depthwiseConv2dForwardRef(g, x.data(), w.data(), b.data(), yRef.data());
-    depthwiseConv2dForward(g, x.data(), w.data(), b.data(), yFast.data());
+    depthwiseConv2dForward(g, x.data(), w.data(), b.data(), yFast.data(), ws);
     std::string err = compare(yFast, yRef, "forward");
     QVERIFY2(err.empty(), err.c_str());
 
