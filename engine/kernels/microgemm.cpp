@@ -5,66 +5,69 @@
 #include "engine/core/error.h"
 
 namespace qat {
+
+// AVX2 + FMA: what the whole engine is compiled for.
+namespace mg_avx2 {
+struct S {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+#include "engine/kernels/microgemm_block.inc"
+}  // namespace mg_avx2
+
+// AVX-512: compiled for it whatever the build flags, used only when the CPU has it
+// (twice the floats per FMA; on CPUs with full-width AVX-512 units, twice the speed).
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace mg_avx512 {
+struct S {
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+};
+#include "engine/kernels/microgemm_block.inc"
+
+// Columns [0, N − N mod 16) in panels of 32 and 16; returns how many it did.
+int wideColumns(int M, int N, int K, const float* A, ptrdiff_t rsA, ptrdiff_t csA,
+                const float* B, ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool acc) {
+  int j = 0;
+  for (; j + 32 <= N; j += 32) panel<2>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, acc);
+  if (j + 16 <= N) {
+    panel<1>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, acc);
+    j += 16;
+  }
+  return j;
+}
+}  // namespace mg_avx512
+#pragma GCC pop_options
+
 namespace {
-
-// C[0:MR, 0:8·NV] (+)= A[0:MR, 0:K] · B[0:K, 0:8·NV], accumulators in registers.
-// 6 x 16 (12 accumulators, 2 B vectors, 1 broadcast) fits AVX2's 16 ymm registers.
-template <int MR, int NV>
-void block(int K, const float* A, ptrdiff_t rsA, ptrdiff_t csA, const float* B, ptrdiff_t ldb,
-           float* C, ptrdiff_t ldc, bool accumulate) {
-  // Accumulators start at zero and C is added at the end: a conditional initial load
-  // makes GCC keep a stack copy of every accumulator inside the k loop.
-  __m256 c[MR][NV];
-#pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) c[i][v] = _mm256_setzero_ps();
-  for (int k = 0; k < K; ++k) {
-    __m256 b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(B + k * ldb + 8 * v);
-    const float* a = A + k * csA;
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i * rsA);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) c[i][v] = _mm256_fmadd_ps(ai, b[v], c[i][v]);
-    }
-  }
-#pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) {
-      float* p = C + i * ldc + 8 * v;
-      _mm256_storeu_ps(p, accumulate ? _mm256_add_ps(_mm256_loadu_ps(p), c[i][v]) : c[i][v]);
-    }
+bool cpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
 }
-
-template <int NV>
-void panel(int M, int K, const float* A, ptrdiff_t rsA, ptrdiff_t csA, const float* B,
-           ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool acc) {
-  int i = 0;
-  for (; i + 6 <= M; i += 6) block<6, NV>(K, A + i * rsA, rsA, csA, B, ldb, C + i * ldc, ldc, acc);
-  const float* a = A + i * rsA;
-  float* c = C + i * ldc;
-  switch (M - i) {
-    case 5: block<5, NV>(K, a, rsA, csA, B, ldb, c, ldc, acc); break;
-    case 4: block<4, NV>(K, a, rsA, csA, B, ldb, c, ldc, acc); break;
-    case 3: block<3, NV>(K, a, rsA, csA, B, ldb, c, ldc, acc); break;
-    case 2: block<2, NV>(K, a, rsA, csA, B, ldb, c, ldc, acc); break;
-    case 1: block<1, NV>(K, a, rsA, csA, B, ldb, c, ldc, acc); break;
-    default: break;
-  }
-}
-
 }  // namespace
 
 void microGemm(int M, int N, int K, const float* A, ptrdiff_t rsA, ptrdiff_t csA, const float* B,
-               ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool accumulate) {
+               ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool accumulate, MicroGemmIsa isa) {
   QAT_ASSERT(N % 8 == 0);
   int j = 0;
-  for (; j + 16 <= N; j += 16) panel<2>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, accumulate);
-  if (j < N) panel<1>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, accumulate);
+  if (isa == MicroGemmIsa::Best && cpuHasAvx512())
+    j = mg_avx512::wideColumns(M, N, K, A, rsA, csA, B, ldb, C, ldc, accumulate);
+  for (; j + 16 <= N; j += 16)
+    mg_avx2::panel<2>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, accumulate);
+  if (j < N) mg_avx2::panel<1>(M, K, A, rsA, csA, B + j, ldb, C + j, ldc, accumulate);
 }
 
 }  // namespace qat

@@ -9,11 +9,17 @@
 // matrix is just (rsA = 1, csA = ld). B and C are row-major. N must be a multiple of 8.
 // No packing and no allocation: meant for operands that already sit in L1/L2. Runs on
 // the calling thread (callers parallelise around it).
+//
+// The kernel is built for AVX2 and for AVX-512 whatever the compile flags; Best picks
+// AVX-512 at run time when the CPU has it (tests force Avx2 to cover both).
 #include <cstddef>
 
 namespace qat {
 
+enum class MicroGemmIsa { Best, Avx2 };
+
 void microGemm(int M, int N, int K, const float* A, ptrdiff_t rsA, ptrdiff_t csA, const float* B,
-               ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool accumulate);
+               ptrdiff_t ldb, float* C, ptrdiff_t ldc, bool accumulate,
+               MicroGemmIsa isa = MicroGemmIsa::Best);
 
 }  // namespace qat

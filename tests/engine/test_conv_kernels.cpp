@@ -129,7 +129,7 @@ class TestConvKernels : public QObject {
     QTest::addColumn<int>("N");
     QTest::addColumn<int>("K");
     for (int M : {1, 2, 3, 4, 5, 6, 7, 13, 36})
-      for (int N : {8, 16, 24, 40}) QTest::addRow("%dx%dx%d", M, N, 9 + M % 4) << M << N << 9 + M % 4;
+      for (int N : {8, 16, 24, 40, 64}) QTest::addRow("%dx%dx%d", M, N, 9 + M % 4) << M << N << 9 + M % 4;
     QTest::addRow("longK") << 9 << 32 << 500;
   }
   void microGemmMatchesRef() {
@@ -139,17 +139,18 @@ class TestConvKernels : public QObject {
     Rng rng(uint64_t(M * 1000 + N * 10 + K));
     const auto a = randomVec(size_t(M) * K, rng), b = randomVec(size_t(K) * N, rng),
                c0 = randomVec(size_t(M) * N, rng);
-    for (bool transA : {false, true})
-      for (bool acc : {false, true}) {
-        // transA: A is stored (K, M) and read as its transpose.
-        std::vector<float> want = c0, got = c0;
-        sgemmRef(transA, false, M, N, K, 1.0f, a.data(), transA ? M : K, b.data(), N,
-                 acc ? 1.0f : 0.0f, want.data(), N);
-        if (transA) microGemm(M, N, K, a.data(), 1, M, b.data(), N, got.data(), N, acc);
-        else microGemm(M, N, K, a.data(), K, 1, b.data(), N, got.data(), N, acc);
-        const std::string err = compare(got, want, transA ? "transA" : "plain");
-        QVERIFY2(err.empty(), err.c_str());
-      }
+    for (MicroGemmIsa isa : {MicroGemmIsa::Best, MicroGemmIsa::Avx2})
+      for (bool transA : {false, true})
+        for (bool acc : {false, true}) {
+          // transA: A is stored (K, M) and read as its transpose.
+          std::vector<float> want = c0, got = c0;
+          sgemmRef(transA, false, M, N, K, 1.0f, a.data(), transA ? M : K, b.data(), N,
+                   acc ? 1.0f : 0.0f, want.data(), N);
+          if (transA) microGemm(M, N, K, a.data(), 1, M, b.data(), N, got.data(), N, acc, isa);
+          else microGemm(M, N, K, a.data(), K, 1, b.data(), N, got.data(), N, acc, isa);
+          const std::string err = compare(got, want, transA ? "transA" : "plain");
+          QVERIFY2(err.empty(), err.c_str());
+        }
   }
 
   void conv2dFastMatchesRef_data() { addCases(false); }
