@@ -176,8 +176,8 @@ Expected<NpyArray> parseNpy(std::span<const uint8_t> bytes, const std::string& w
 
   // descr: byte order, kind, item size, e.g. "<f4".
   const std::string& d = h.descr;
-  if (d.size() < 3 || (d[0] != '<' && d[0] != '>' && d[0] != '|' && d[0] != '='))
-    return makeError(what + ": unsupported dtype '" + d + "'; use float32, float64, uint8, int32 or int64.");
+  if (d.size() < 2 || (d[0] != '<' && d[0] != '>' && d[0] != '|' && d[0] != '='))
+    return makeError(what + ": dtype '" + d + "' is not supported; use float32, float64, uint8, int32 or int64.");
   const char kind = d[1];
   const std::string sizeStr = d.substr(2);
   const int itemSize = sizeStr == "1" ? 1 : sizeStr == "2" ? 2 : sizeStr == "4" ? 4 : sizeStr == "8" ? 8 : 0;

@@ -151,6 +151,12 @@ Expected<NpyArray> NpzArchive::read(const std::string& name) const {
     return makeError(what + ": member data runs past the end of the file (" + std::to_string(e.compressedSize) +
                      " bytes at offset " + std::to_string(dataStart) + ", file is " + std::to_string(fileSize_) +
                      " bytes); the archive is truncated.");
+  // Deflate expands at most ~1032:1, so a larger claimed size is a damaged directory,
+  // caught here before it turns into a huge allocation.
+  if (e.method == 8 && e.size / 1032 > e.compressedSize + 1)
+    return makeError(what + ": directory claims " + std::to_string(e.size) + " bytes from " +
+                     std::to_string(e.compressedSize) + " compressed bytes, which deflate cannot produce; the "
+                     "archive is corrupt.");
   if (e.method == 0 && e.compressedSize != e.size)
     return makeError(what + ": stored member has different stored and original sizes; the archive is corrupt.");
   Bytes packed;
