@@ -118,7 +118,7 @@ void conv2dBackwardFilterRef(const ConvGeometry& g, const float* x, const float*
 namespace {
 
 // Floats per im2col tile. 64 K floats (256 KB) keeps col and dcol of one thread in L2
-// while giving sgemm a few hundred rows (M) to amortise its packing.
+// while giving the GEMM a few hundred rows (M).
 constexpr size_t kTileFloats = size_t(1) << 16;
 
 size_t tileRows(const ConvGeometry& g) {
@@ -236,12 +236,33 @@ void growTo(FloatBuffer& b, size_t n) {
   if (b.size() < n) b.resize(n);
 }
 
-// Eigen's blocked GEMM wastes most of its time on packing when K is this small; the
-// register-blocked microGemm streams the operands directly.
-bool smallK(const ConvGeometry& g) { return g.colK() <= 32 && g.Cout % 8 == 0; }
+// Products of one tile. microGemm (register-blocked, AVX-512 when the CPU has it) needs
+// no packing and wins on the tile shapes here; for very long reductions its unpacked B
+// panel no longer fits L1 and Eigen's packed GEMM is the safer choice.
+constexpr int kMicroMaxK = 1152;  // 3·3·128
+
+// Y_tile (rows, Cout) = A (rows, K) · W (K, Cout)
+void tileForward(int rows, int K, int Cout, const float* A, const float* w, float* y) {
+  if (Cout % 8 == 0 && K <= kMicroMaxK) microGemm(rows, Cout, K, A, K, 1, w, Cout, y, Cout, false);
+  else sgemm(false, false, rows, Cout, K, 1.0f, A, K, w, Cout, 0.0f, y, Cout);
+}
+// dW (K, Cout) += Aᵀ (K, rows) · dY_tile (rows, Cout)
+void tileFilterGrad(int rows, int K, int Cout, const float* A, const float* dy, float* dw) {
+  if (Cout % 8 == 0) microGemm(K, Cout, rows, A, 1, K, dy, Cout, dw, Cout, true);
+  else sgemm(true, false, K, Cout, rows, 1.0f, A, K, dy, Cout, 1.0f, dw, Cout);
+}
+// dA (rows, K) = dY_tile (rows, Cout) · Wᵀ (Cout, K); wt is W transposed (Cout, K) or
+// nullptr when microGemm does not apply (then Eigen reads w transposed).
+void tileInputGrad(int rows, int K, int Cout, const float* dy, const float* w, const float* wt,
+                   float* dA) {
+  if (wt) microGemm(rows, K, Cout, dy, Cout, 1, wt, K, dA, K, false);
+  else sgemm(false, true, rows, K, Cout, 1.0f, dy, Cout, w, Cout, 0.0f, dA, K);
+}
 
 }  // namespace
 
+// Forward: tiles of R output rows, statically spread over the threads. A pointwise conv
+// multiplies its input rows in place; otherwise each thread im2cols the tile first.
 void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                    float* y, ConvWorkspace& ws, ConvAlgorithm algo) {
   const size_t M = g.outRows();
@@ -251,41 +272,32 @@ void conv2dForward(const ConvGeometry& g, const float* x, const float* w, const 
     winogradForward(g, x, w, bias, y, ws);
     return;
   }
-  if (g.isPointwise()) {
-    // Y (N·H·W, Cout) = X (N·H·W, Cin) · W (Cin, Cout); sgemm threads itself.
-    sgemm(false, false, int(M), Cout, g.Cin, 1.0f, x, g.Cin, w, Cout, 0.0f, y, Cout);
-    if (bias) {
-      const long long blocks = (long long)((M + 255) / 256);
-#pragma omp parallel for schedule(static) if (blocks > 1)
-      for (long long b = 0; b < blocks; ++b) {
-        const size_t r0 = size_t(b) * 256;
-        addBiasRows(y + r0 * Cout, std::min<size_t>(256, M - r0), Cout, bias);
-      }
-    }
-    return;
-  }
+  const bool pointwise = g.isPointwise();
   const size_t R = tileRows(g);
   const long long tiles = (long long)((M + R - 1) / R);
   const int T = omp_get_max_threads();
   const size_t colStride = R * K + kColSlack;
-  growTo(ws.col, size_t(T) * colStride);
+  if (!pointwise) growTo(ws.col, size_t(T) * colStride);
   const bool parallel = tiles > 1 && double(M) * K * Cout > kMinParallelWork;
 #pragma omp parallel num_threads(T) if (parallel)
   {
-    float* col = ws.col.data() + size_t(omp_get_thread_num()) * colStride;
+    float* col = pointwise ? nullptr : ws.col.data() + size_t(omp_get_thread_num()) * colStride;
 #pragma omp for schedule(static)
     for (long long t = 0; t < tiles; ++t) {
       const size_t r0 = size_t(t) * R, rows = std::min(R, M - r0);
-      im2colRows(g, x, r0, rows, col);
+      const float* A = x + r0 * K;  // pointwise: the input rows are the col rows
+      if (!pointwise) {
+        im2colRows(g, x, r0, rows, col);
+        A = col;
+      }
       float* yt = y + r0 * Cout;
-      // Y_tile (rows, Cout) = col (rows, K) · W (K, Cout); single-threaded inside the region.
-      if (smallK(g)) microGemm(int(rows), Cout, K, col, K, 1, w, Cout, yt, Cout, false);
-      else sgemm(false, false, int(rows), Cout, K, 1.0f, col, K, w, Cout, 0.0f, yt, Cout);
+      tileForward(int(rows), K, Cout, A, w, yt);  // single-threaded inside the region
       if (bias) addBiasRows(yt, rows, Cout, bias);
     }
   }
 }
 
+// Backward: one pass over dy per thread for all three gradients.
 void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const float* dy,
                     float* dx, float* dw, float* db, ConvWorkspace& ws, ConvAlgorithm algo) {
   const size_t M = g.outRows();
@@ -297,29 +309,29 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
     return;
   }
   const bool pointwise = g.isPointwise();
-  if (pointwise) {
-    // dW (Cin, Cout) += Xᵀ · dY ; dX (N·H·W, Cin) = dY · Wᵀ ; sgemm threads itself.
-    if (dw) sgemm(true, false, g.Cin, Cout, int(M), 1.0f, x, g.Cin, dy, Cout, 1.0f, dw, Cout);
-    if (dx) sgemm(false, true, int(M), g.Cin, Cout, 1.0f, dy, Cout, w, Cout, 0.0f, dx, g.Cin);
-    if (!db) return;
-    dw = nullptr;  // only the bias sums remain for the threaded pass below
-    dx = nullptr;
-  }
   const size_t R = tileRows(g);
   const int T = omp_get_max_threads();
   const size_t wSize = size_t(K) * Cout, partSize = wSize + Cout;
   const size_t colStride = R * K + kColSlack;
-  if (dw) growTo(ws.col, size_t(T) * colStride);
-  if (dx) growTo(ws.dcol, size_t(T) * R * K);
+  if (dw && !pointwise) growTo(ws.col, size_t(T) * colStride);
+  if (dx && !pointwise) growTo(ws.dcol, size_t(T) * R * K);
   if (dw || db) growTo(ws.part, size_t(T) * partSize);
+  // Wᵀ (Cout, K) for the input gradient's microGemm.
+  const float* wt = nullptr;
+  if (dx && K % 8 == 0 && Cout <= kMicroMaxK) {
+    growTo(ws.kernelT, wSize);
+    for (int k = 0; k < K; ++k)
+      for (int c = 0; c < Cout; ++c) ws.kernelT[size_t(c) * K + k] = w[size_t(k) * Cout + c];
+    wt = ws.kernelT.data();
+  }
   const bool parallel = double(M) * K * Cout > kMinParallelWork;
 #pragma omp parallel num_threads(T) if (parallel)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    // This thread's rows: whole images when dx is wanted (col2im scatters anywhere
-    // inside an image, so images must not be shared), else an even split of all rows.
+    // This thread's rows: whole images when col2im runs (it scatters anywhere inside an
+    // image, so images must not be shared), else an even split of all rows.
     size_t rBegin, rEnd;
-    if (dx) {
+    if (dx && !pointwise) {
       const size_t n0 = size_t(g.N) * tid / nt, n1 = size_t(g.N) * (tid + 1) / nt;
       const size_t img = size_t(g.H) * g.W * g.Cin;
       std::fill(dx + n0 * img, dx + n1 * img, 0.0f);
@@ -338,18 +350,23 @@ void conv2dBackward(const ConvGeometry& g, const float* x, const float* w, const
       const size_t rows = std::min(R, rEnd - r0);
       const float* dyt = dy + r0 * Cout;  // (rows, Cout)
       if (dw) {
-        im2colRows(g, x, r0, rows, col);
-        // dW_part (K, Cout) += colᵀ (K, rows) · dY_tile (rows, Cout)
-        if (smallK(g)) microGemm(K, Cout, int(rows), col, 1, K, dyt, Cout, pw, Cout, true);
-        else sgemm(true, false, K, Cout, int(rows), 1.0f, col, K, dyt, Cout, 1.0f, pw, Cout);
+        const float* A = x + r0 * K;
+        if (!pointwise) {
+          im2colRows(g, x, r0, rows, col);
+          A = col;
+        }
+        tileFilterGrad(int(rows), K, Cout, A, dyt, pw);
       }
       if (db)
         for (size_t r = 0; r < rows; ++r)
           for (int c = 0; c < Cout; ++c) pb[c] += dyt[r * Cout + c];
       if (dx) {
-        // dCol (rows, K) = dY_tile (rows, Cout) · Wᵀ (Cout, K)
-        sgemm(false, true, int(rows), K, Cout, 1.0f, dyt, Cout, w, Cout, 0.0f, dcol, K);
-        col2imRows(g, dcol, r0, rows, dx);
+        if (pointwise) {  // the col rows are the dx rows
+          tileInputGrad(int(rows), K, Cout, dyt, w, wt, dx + r0 * K);
+        } else {
+          tileInputGrad(int(rows), K, Cout, dyt, w, wt, dcol);
+          col2imRows(g, dcol, r0, rows, dx);
+        }
       }
     }
     if (dw || db) {
