@@ -68,7 +68,6 @@ Status loadWeights(const h5::File& file, const keras::KerasGraph& g, Model& m) {
   auto layerNames = w.stringListAttr("layer_names");
   if (!layerNames.ok()) return layerNames.error();
   const std::set<std::string> inFileLayers(layerNames->begin(), layerNames->end());
-
   for (const keras::WeightGroup& grp : g.groups) {
     const std::vector<Param*> params = kerasWeightOrder(m, g, grp);
     const bool present = inFileLayers.count(grp.name) && w.isGroup(grp.name);
@@ -114,7 +113,38 @@ Status loadWeights(const h5::File& file, const keras::KerasGraph& g, Model& m) {
                            "' contains NaN or infinite values (damaged file, or a diverged training run)");
     }
   }
+  // Weights for a layer the architecture does not have: the two do not belong together.
+  std::set<std::string> inGraph;
+  for (const keras::WeightGroup& grp : g.groups) inGraph.insert(grp.name);
+  for (const std::string& name : *layerNames) {
+    if (inGraph.count(name) || !w.isGroup(name)) continue;
+    auto lg = w.group(name);
+    if (!lg.ok()) return lg.error();
+    auto names = lg->stringListAttr("weight_names");
+    if (names.ok() && !names->empty())
+      return makeError(file.path() + ": the file has weights for a layer '" + name + "' that the architecture "
+                       "does not contain. Was the architecture saved from the same model as these weights?");
+  }
+
   return {};
+}
+
+// Theano convolves (kernel flipped), TensorFlow correlates: Keras 2 flips the spatial
+// axes of Conv2D kernels (kh, kw, in, out) from Theano-backend files on load.
+void convertTheanoKernels(Model& m) {
+  for (int i = 0; i < m.size(); ++i) {
+    Layer& l = *m.node(i).layer;
+    if (l.op() != OpType::Conv2D) continue;
+    Tensor& k = l.params()[0]->value;
+    const int kh = k.dim(0), kw = k.dim(1);
+    const size_t inner = k.size() / (size_t(kh) * size_t(kw));
+    Tensor flipped(k.shape());
+    for (int h = 0; h < kh; ++h)
+      for (int w = 0; w < kw; ++w)
+        std::copy_n(k.data() + (size_t(h) * kw + w) * inner, inner,
+                    flipped.data() + (size_t(kh - 1 - h) * kw + (kw - 1 - w)) * inner);
+    k = std::move(flipped);
+  }
 }
 
 // Builds the engine model from the flattened Keras graph.
@@ -183,6 +213,11 @@ Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonP
   out.warnings = graph->warnings;
   if (Status s = buildModel(graph.value(), out.model, out.warnings); !s.ok()) return inFile(h5Path, s.error());
   QAT_TRY(loadWeights(file.value(), graph.value(), out.model));
+  if (out.backend == "theano") {
+    convertTheanoKernels(out.model);
+    out.warnings.push_back("saved with the Theano backend: Conv2D kernels were flipped to TensorFlow's "
+                           "orientation, as Keras does when loading such a file");
+  }
 
   if (root->hasAttr("training_config")) {
     auto tc = root->stringAttr("training_config");

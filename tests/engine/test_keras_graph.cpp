@@ -50,7 +50,7 @@ float weightValue(const W& w, size_t i) { return w.base + static_cast<float>(i) 
 // datasets. `modelConfig` non-empty: a full model file (root model_config, model_weights).
 std::string writeKerasFile(const QTemporaryDir& dir, const std::string& file,
                            const std::vector<std::pair<std::string, std::vector<W>>>& layers,
-                           const std::string& modelConfig = "") {
+                           const std::string& modelConfig = "", const std::string& backend = "") {
   const std::string path = dir.filePath(QString::fromStdString(file)).toStdString();
   auto f = h5::File::create(path);
   QAT_ASSERT(f.ok());
@@ -60,6 +60,7 @@ std::string writeKerasFile(const QTemporaryDir& dir, const std::string& file,
     if (!modelConfig.empty()) {
       QAT_ASSERT(root->writeStringAttr("model_config", modelConfig).ok());
       QAT_ASSERT(root->writeStringAttr("keras_version", "2.2.4").ok());
+      if (!backend.empty()) QAT_ASSERT(root->writeStringAttr("backend", backend).ok());
       mw.emplace(std::move(root->createGroup("model_weights").value()));
     }
     const h5::Group& w = mw ? *mw : root.value();
@@ -240,6 +241,55 @@ class TestKerasGraph : public QObject {
     QVERIFY2(diff.empty(), diff.c_str());
   }
 
+  // Transfer-learning shape (Keras 2.2): a Sequential whose first layer is a Functional
+  // base model. The base's InputLayer becomes the model input; its (frozen) weights are
+  // stored in one group under the base model's name.
+  void sequentialStartingWithModel() {
+    const char* arch = R"({"class_name": "Sequential", "config": {"name": "seq", "layers": [
+      {"class_name": "Model", "config": {"name": "base", "input_layers": [["base_in", 0, 0]],
+        "output_layers": [["base_conv", 0, 0]], "layers": [
+        {"class_name": "InputLayer", "name": "base_in", "config": {"batch_input_shape": [null, 6, 6, 2],
+         "name": "base_in"}, "inbound_nodes": []},
+        {"class_name": "Conv2D", "name": "base_conv", "config": {"name": "base_conv", "filters": 3,
+         "kernel_size": [3, 3], "padding": "valid", "trainable": false}, "inbound_nodes": [[["base_in", 0, 0, {}]]]}]}},
+      {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap"}},
+      {"class_name": "Dense", "config": {"name": "cls", "units": 2, "activation": "softmax"}}]}})";
+    QTemporaryDir dir;
+    const std::vector<W> base = {{"base_conv/kernel:0", {3, 3, 2, 3}, -0.5f}, {"base_conv/bias:0", {3}, 0.75f}};
+    const std::vector<W> cls = {{"cls/kernel:0", {3, 2}, 0.125f}, {"cls/bias:0", {2}, 1.0f}};
+    const std::string h5 = writeKerasFile(dir, "tl.h5", {{"base", base}, {"gap", {}}, {"cls", cls}}, arch);
+    auto r = loadKerasModel(h5);
+    QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+    QCOMPARE(r->size(), 4);
+    QCOMPARE(r->inputs(), std::vector<int>{0});
+    QCOMPARE(r->node(0).layer->name(), std::string("base_in"));
+    QCOMPARE(r->node(1).shape, (Shape{4, 4, 3}));
+    QCOMPARE(r->node(3).shape, (Shape{2}));
+    QVERIFY(holds(param(r.value(), "base_conv", "kernel"), base[0]));
+    QVERIFY(holds(param(r.value(), "base_conv", "bias"), base[1]));
+    QVERIFY(holds(param(r.value(), "cls", "kernel"), cls[0]));
+  }
+
+  // Files from the Theano backend hold flipped Conv2D kernels; Keras flips them back.
+  void theanoKernelsAreFlipped() {
+    const char* arch = R"({"class_name": "Sequential", "config": [{"class_name": "Convolution2D", "config": {
+        "name": "c", "nb_filter": 1, "nb_row": 2, "nb_col": 3, "dim_ordering": "tf", "batch_input_shape":
+        [null, 4, 4, 1]}}]})";
+    const std::vector<W> c = {{"c_W:0", {2, 3, 1, 1}, 0.0f}, {"c_b:0", {1}, 0.0f}};
+    QTemporaryDir dir;
+    for (const char* backend : {"tensorflow", "theano"}) {
+      auto r = loadKerasFile(writeKerasFile(dir, std::string(backend) + ".h5", {{"c", c}}, arch, backend));
+      QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+      const Param& k = param(r->model, "c", "kernel");
+      // Stored value at (h, w) is (h·3 + w)/1024; Theano files read back at (1-h, 2-w).
+      const bool theano = std::string(backend) == "theano";
+      for (int h = 0; h < 2; ++h)
+        for (int w = 0; w < 3; ++w)
+          QCOMPARE(k.value[size_t(h * 3 + w)], static_cast<float>(theano ? (1 - h) * 3 + (2 - w) : h * 3 + w) / 1024.0f);
+      QCOMPARE(r->warnings.size(), size_t(theano ? 1 : 0));
+    }
+  }
+
   // Structural problems and weights that do not fit: the message names file and layer.
   void structuralErrors_data() {
     QTest::addColumn<QString>("arch");
@@ -290,6 +340,7 @@ class TestKerasGraph : public QObject {
     QTest::addRow("count") << 1 << "Layer 'd' (Dense): the file has 1 weight(s) (d/kernel:0) but the layer needs 2 (kernel, bias)";
     QTest::addRow("missing group") << 2 << "Layer 'd' (Dense) has no weights in the file";
     QTest::addRow("nan") << 3 << "Layer 'd' (Dense): weight 'd/bias:0' contains NaN";
+    QTest::addRow("extra layer") << 5 << "weights for a layer 'ghost' that the architecture does not contain";
     QTest::addRow("missing dataset") << 4 << "Layer 'd' (Dense): /model_weights/d/d/bias:0: dataset not found";
   }
   void weightMismatches() {
@@ -304,6 +355,8 @@ class TestKerasGraph : public QObject {
     if (variant == 1) layers = {{"d", {{"d/kernel:0", {3, 2}, 0.0f}}}};
     if (variant == 2) layers = {{"other", {{"other/kernel:0", {3, 2}, 0.0f}}}};
     if (variant == 3) layers = {{"d", {{"d/kernel:0", {3, 2}, 0.0f}, {"d/bias:0", {2}, std::nanf("")}}}};
+    if (variant == 5)
+      layers = {{"d", {{"d/kernel:0", {3, 2}, 0.0f}, {"d/bias:0", {2}, 0.0f}}}, {"ghost", {{"ghost/kernel:0", {2, 2}, 0.0f}}}};
     std::string h5;
     if (variant == 4) {  // weight_names lists a dataset that is not in the file
       h5 = dir.filePath(QStringLiteral("w.h5")).toStdString();
