@@ -45,7 +45,7 @@ Status applyNormalization(Tensor& x, const Normalization& n, const std::string& 
     float* p = x.data();
     const long long size = static_cast<long long>(x.size());
 #pragma omp parallel for schedule(static) if (size > (1 << 18))
-    for (long long i = 0; i < size; ++i) p[i] *= 1.0f / 255.0f;
+    for (long long i = 0; i < size; ++i) p[i] /= 255.0f;  // a true division, bit-identical to Keras' x / 255
     return {};
   }
   const size_t channels = x.rank() >= 2 ? size_t(x.shape().back()) : 1;
@@ -59,10 +59,11 @@ Status applyNormalization(Tensor& x, const Normalization& n, const std::string& 
       return makeError(what + ": normalisation std must be positive and finite, got " + std::to_string(s) + ".");
   for (float m : n.mean)
     if (!std::isfinite(m)) return makeError(what + ": normalisation mean must be finite.");
-  // Per-channel scale and shift expanded once: x' = x · inv[c] − mean[c] · inv[c].
-  std::vector<float> inv(channels), shift(channels);
+  // Per-channel values expanded once. (x − mean) / std with a true division so results
+  // match the same expression evaluated in numpy float32.
+  std::vector<float> div(channels), shift(channels);
   for (size_t c = 0; c < channels; ++c) {
-    inv[c] = 1.0f / n.std[n.std.size() == 1 ? 0 : c];
+    div[c] = n.std[n.std.size() == 1 ? 0 : c];
     shift[c] = n.mean[n.mean.size() == 1 ? 0 : c];
   }
   float* p = x.data();
@@ -70,7 +71,7 @@ Status applyNormalization(Tensor& x, const Normalization& n, const std::string& 
 #pragma omp parallel for schedule(static) if (x.size() > (1 << 18))
   for (long long r = 0; r < rows; ++r) {
     float* row = p + size_t(r) * channels;
-    for (size_t c = 0; c < channels; ++c) row[c] = (row[c] - shift[c]) * inv[c];
+    for (size_t c = 0; c < channels; ++c) row[c] = (row[c] - shift[c]) / div[c];
   }
   return {};
 }
