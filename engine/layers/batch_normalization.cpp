@@ -41,7 +41,8 @@ Expected<Shape> BatchNormalization::doBuild(const std::vector<Shape>& inputs) {
   ensureParam(movingMean_, "moving_mean", c, false);
   ensureParam(movingVar_, "moving_variance", c, false);
   const size_t C = static_cast<size_t>(channels_);
-  for (auto* v : {&mean_, &invStd_, &scale_, &shift_, &k1_, &k0_}) v->assign(C, 0.0f);
+  for (auto* v : {&mean_, &invStd_, &scale_, &shift_, &k1_, &k0_, &pivot_, &zeros_})
+    v->assign(C, 0.0f);
   sum1_.assign(C, 0.0);
   sum2_.assign(C, 0.0);
   return s;
@@ -68,12 +69,14 @@ std::vector<Param*> BatchNormalization::params() {
   return ps;
 }
 
-void BatchNormalization::channelSums(const float* a, const float* b, const float* shift,
-                                     size_t rows) {
+void BatchNormalization::channelSums(const float* a, const float* sa, const float* b,
+                                     const float* sb, size_t rows) {
+  constexpr size_t kBlockRows = 64;
   const size_t C = static_cast<size_t>(channels_);
-  const size_t stride = (2 * C + 7) & ~size_t(7);  // 64-byte slots: no false sharing
+  const size_t stride = (2 * C + 15) & ~size_t(15);  // whole cache lines per thread slot
   const int maxThreads = rows * C > kParallelMin ? omp_get_max_threads() : 1;
   partial_.assign(static_cast<size_t>(maxThreads) * stride, 0.0);
+  block_.resize(static_cast<size_t>(maxThreads) * stride);
 #pragma omp parallel num_threads(maxThreads) if (maxThreads > 1)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -81,23 +84,24 @@ void BatchNormalization::channelSums(const float* a, const float* b, const float
     rowRange(rows, t, nt, r0, r1);
     double* p1 = partial_.data() + static_cast<size_t>(t) * stride;
     double* p2 = p1 + C;
-    for (size_t r = r0; r < r1; ++r) {
-      const float* ar = a + r * C;
-      const float* br = b + r * C;
-      if (shift) {
+    float* f1 = block_.data() + static_cast<size_t>(t) * stride;
+    float* f2 = f1 + C;
+    for (size_t rb = r0; rb < r1; rb += kBlockRows) {
+      const size_t re = std::min(r1, rb + kBlockRows);
+      std::fill_n(f1, 2 * C, 0.0f);
+      for (size_t r = rb; r < re; ++r) {
+        const float* ar = a + r * C;
+        const float* br = b + r * C;
 #pragma omp simd
         for (size_t c = 0; c < C; ++c) {
-          const double u = ar[c];
-          p1[c] += u;
-          p2[c] += u * static_cast<double>(br[c] - shift[c]);
+          const float u = ar[c] - sa[c];
+          f1[c] += u;
+          f2[c] += u * (br[c] - sb[c]);
         }
-      } else {
-#pragma omp simd
-        for (size_t c = 0; c < C; ++c) {
-          const double u = ar[c];
-          p1[c] += u;
-          p2[c] += u * static_cast<double>(br[c]);
-        }
+      }
+      for (size_t c = 0; c < C; ++c) {
+        p1[c] += f1[c];
+        p2[c] += f2[c];
       }
     }
   }
@@ -120,14 +124,18 @@ void BatchNormalization::forward(TensorList in, Tensor& out, const RunContext& c
   float* mm = movingMean_.value.data();
   float* mv = movingVar_.value.data();
   if (ctx.training) {
-    // Pass 1: Σx, Σx² per channel → μ_B and the biased σ²_B = E[x²] − μ_B² (in double).
-    channelSums(x.data(), x.data(), nullptr, rows);
+    // Pass 1: Σ(x − K), Σ(x − K)² per channel with K the first row's value, a stand-in for
+    // the mean that keeps E[(x−K)²] − E[x−K]² free of cancellation when |μ| >> σ.
+    // μ_B = K + E[x − K], biased σ²_B = E[(x−K)²] − E[x − K]².
+    std::copy_n(x.data(), C, pivot_.data());
+    channelSums(x.data(), pivot_.data(), x.data(), pivot_.data(), rows);
     const double n = static_cast<double>(rows);
     const double bessel = (fused_ && rows > 1) ? n / (n - 1) : 1.0;
     const float m = opt_.momentum;
     for (size_t c = 0; c < C; ++c) {
-      const double mean = sum1_[c] / n;
-      const double var = std::max(sum2_[c] / n - mean * mean, 0.0);
+      const double d = sum1_[c] / n;
+      const double mean = pivot_[c] + d;
+      const double var = std::max(sum2_[c] / n - d * d, 0.0);
       mean_[c] = static_cast<float>(mean);
       invStd_[c] = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
       mm[c] = m * mm[c] + (1 - m) * static_cast<float>(mean);
@@ -174,7 +182,7 @@ void BatchNormalization::backward(TensorList in, const Tensor&, const Tensor& do
   if (!gradGamma && !gradBeta && !din[0]) return;
   const bool needSums = gradGamma || gradBeta || (training && din[0]);
   // Pass 1: Σdy and Σ dy·(x − μ) per channel.
-  if (needSums) channelSums(dout.data(), x.data(), mean_.data(), rows);
+  if (needSums) channelSums(dout.data(), zeros_.data(), x.data(), mean_.data(), rows);
   for (size_t c = 0; c < C; ++c) {
     const float s = invStd_[c];
     if (gradGamma) gamma_.grad[c] += static_cast<float>(sum2_[c] * s);

@@ -58,11 +58,14 @@ class BatchNormalization : public Layer {
   Expected<Shape> doBuild(const std::vector<Shape>& inputs) override;
 
  private:
-  // Per-channel sums over all rows of two (rows, C) arrays a and b:
-  //   sum1_[c] = Σ_r a[r,c],   sum2_[c] = Σ_r a[r,c] · (b[r,c] − shift[c])
-  // (shift == nullptr: no shift). One pass; OpenMP over rows with per-thread double
-  // partial sums (no float drift over 50k rows), reduced afterwards.
-  void channelSums(const float* a, const float* b, const float* shift, size_t rows);
+  // Per-channel sums over all rows of two (rows, C) arrays a and b, with per-channel
+  // shifts sa, sb:
+  //   sum1_[c] = Σ_r (a[r,c] − sa[c]),   sum2_[c] = Σ_r (a[r,c] − sa[c]) · (b[r,c] − sb[c])
+  // One pass. OpenMP over rows; each thread sums blocks of kBlockRows rows in float
+  // (8 lanes per AVX2 op, no conversions) and folds each block into double partials, so
+  // the float error stays that of a 64-term sum however many rows there are. The
+  // per-thread partials are reduced afterwards.
+  void channelSums(const float* a, const float* sa, const float* b, const float* sb, size_t rows);
 
   BatchNormalizationOptions opt_;
   Param gamma_, beta_, movingMean_, movingVar_;
@@ -75,6 +78,9 @@ class BatchNormalization : public Layer {
   std::vector<float> shift_;   // (C) beta − mean · scale, so y = x · scale + shift
   std::vector<double> sum1_, sum2_;  // (C) reduced channel sums
   std::vector<double> partial_;      // (threads, 2 · paddedC) per-thread partial sums
+  std::vector<float> block_;         // (threads, 2 · paddedC) per-thread block sums
+  std::vector<float> pivot_;         // (C) forward shift: the first row of x
+  std::vector<float> zeros_;         // (C) "no shift"
   std::vector<float> k1_, k0_;       // (C) backward coefficients
 };
 
