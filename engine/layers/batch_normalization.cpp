@@ -147,14 +147,16 @@ void BatchNormalization::forward(TensorList in, Tensor& out, const RunContext& c
       invStd_[c] = 1.0f / std::sqrt(mv[c] + eps);
     }
   }
-  // y = x · scale + shift with scale = γ / sqrt(σ² + ε), shift = β − μ · scale.
+  // y = (x − μ) · scale + β with scale = γ / sqrt(σ² + ε). (Folding μ into the offset,
+  // x · scale + (β − μ · scale), saves one subtraction but loses digits when |μ| >> σ.)
   for (size_t c = 0; c < C; ++c) {
     scale_[c] = (opt_.scale ? gamma_.value[c] : 1.0f) * invStd_[c];
-    shift_[c] = (opt_.center ? beta_.value[c] : 0.0f) - mean_[c] * scale_[c];
+    shift_[c] = opt_.center ? beta_.value[c] : 0.0f;
   }
   // Pass 2: one read of x, one write of y; rows split across threads, channels vectorised.
   const float* xp = x.data();
   float* yp = out.data();
+  const float* mu = mean_.data();
   const float* sc = scale_.data();
   const float* sh = shift_.data();
 #pragma omp parallel for schedule(static) if (rows * C > kParallelMin)
@@ -162,7 +164,7 @@ void BatchNormalization::forward(TensorList in, Tensor& out, const RunContext& c
     const float* xr = xp + r * C;
     float* yr = yp + r * C;
 #pragma omp simd
-    for (size_t c = 0; c < C; ++c) yr[c] = xr[c] * sc[c] + sh[c];
+    for (size_t c = 0; c < C; ++c) yr[c] = (xr[c] - mu[c]) * sc[c] + sh[c];
   }
 }
 

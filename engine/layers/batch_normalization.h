@@ -75,7 +75,7 @@ class BatchNormalization : public Layer {
   std::vector<float> mean_;    // (C) statistics used by the last forward (batch or moving)
   std::vector<float> invStd_;  // (C) 1 / sqrt(var + ε)
   std::vector<float> scale_;   // (C) gamma · invStd
-  std::vector<float> shift_;   // (C) beta − mean · scale, so y = x · scale + shift
+  std::vector<float> shift_;   // (C) beta (0 without center): y = (x − mean) · scale + shift
   std::vector<double> sum1_, sum2_;  // (C) reduced channel sums
   std::vector<double> partial_;      // (threads, 2 · paddedC) per-thread partial sums
   std::vector<float> block_;         // (threads, 2 · paddedC) per-thread block sums
