@@ -54,7 +54,10 @@ int wideColumns(int M, int N, int K, const float* A, ptrdiff_t rsA, ptrdiff_t cs
 
 namespace {
 bool cpuHasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
+  static const bool has = [] {
+    __builtin_cpu_init();  // safe even if called before libgcc's own constructor ran
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
   return has;
 }
 }  // namespace
