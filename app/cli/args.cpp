@@ -33,7 +33,7 @@ std::optional<std::string> Args::parse(int argc, char** argv, int first) {
     if (!spec) return "unknown option --" + name + " (see qat-cli " + command_ + " --help)";
     if (spec->value.empty()) {
       if (inlineValue) return "option --" + name + " takes no value";
-      values_[name] = "1";
+      values_.insert_or_assign(name, std::string(1, '1'));  // (not = "1": GCC 12 -Wrestrict false positive)
       continue;
     }
     if (!inlineValue) {
