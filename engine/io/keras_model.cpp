@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 
@@ -165,7 +167,18 @@ Status buildModel(const keras::KerasGraph& g, Model& m, std::vector<std::string>
   return m.build();
 }
 
+// Keras 3's native .keras format is a zip archive (config.json + model.weights.h5).
+bool isZipArchive(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {0, 0, 0, 0};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0;
+}
+
 Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonPath) {
+  if (isZipArchive(h5Path))
+    return makeError(h5Path + ": this is a Keras 3 '.keras' archive (zip), not an HDF5 model. Save the model in "
+                              "the HDF5 format instead: model.save('model.h5').");
   auto file = h5::File::openRead(h5Path);
   if (!file.ok()) return file.error();
   auto root = file->root();

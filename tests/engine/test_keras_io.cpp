@@ -285,6 +285,12 @@ class TestKerasIO : public QObject {
     QVERIFY(!e.ok());
     QVERIFY2(e.error().message.find("empty") != std::string::npos, e.error().message.c_str());
 
+    const std::string zip = dir.filePath(QStringLiteral("model.keras")).toStdString();
+    std::ofstream(zip, std::ios::binary) << std::string("PK\x03\x04rest of a zip archive", 25);
+    auto z = loadKerasModel(zip);
+    QVERIFY(!z.ok());
+    QVERIFY2(z.error().message.find("'.keras' archive") != std::string::npos, z.error().message.c_str());
+
     auto missing = loadKerasModel(dir.filePath(QStringLiteral("missing.h5")).toStdString());
     QVERIFY(!missing.ok());
     QVERIFY2(missing.error().message.find("not found") != std::string::npos, missing.error().message.c_str());
@@ -322,7 +328,7 @@ class TestKerasIO : public QObject {
     Rng rng(2024);
     int refused = 0, loaded = 0;
     const auto start = std::chrono::steady_clock::now();
-    for (int v = 0; v < 200; ++v) {
+    for (int v = 0; v < 300; ++v) {
       std::string copy = bytes;
       // Half the variants hit the first 4 KiB, where the superblock and root headers live.
       const size_t range = v % 2 ? copy.size() : std::min<size_t>(4096, copy.size());
