@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <omp.h>
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <poll.h>
 #include <signal.h>
@@ -46,6 +48,10 @@ Status runIsolated(const std::function<Status()>& probe, const std::string& what
     // A crash must end the child quietly, not run the parent's crash handler (Qt Test's
     // prints a stack trace via gdb; an application may have a crash reporter).
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) ::signal(sig, SIG_DFL);
+    // The parent's OpenMP thread pool does not exist in the child: a parallel region
+    // there could wait for it forever. One thread runs any region inline.
+    omp_set_dynamic(0);
+    omp_set_num_threads(1);
     Status s = probe();
     if (!s.ok()) writeAll(fds[1], s.error().message.substr(0, kMaxMessage));
     ::close(fds[1]);

@@ -9,8 +9,9 @@
 // The loader therefore first performs the complete read in a child; only if the child
 // finishes cleanly does the caller repeat it in-process.
 //
-// The child must not use OpenMP or Qt (neither survives fork() of a multi-threaded
-// process) and leaves with _exit(). On platforms without fork() the probe runs in-process.
+// The child must not use Qt (it does not survive fork() of a multi-threaded process);
+// OpenMP is limited to one thread there (the parent's thread pool is not copied), and
+// the child leaves with _exit(). On platforms without fork() the probe runs in-process.
 #include <functional>
 #include <string>
 
