@@ -282,7 +282,6 @@ Status Group::readFloats(const std::string& relPath, float* dst, uint64_t count)
 namespace {
 
 struct ListContext {
-  const Group* root = nullptr;
   std::string prefix;  // relative path of the group being listed
   std::vector<DatasetInfo>* out = nullptr;
   size_t* visited = nullptr;
@@ -353,7 +352,6 @@ Expected<std::vector<DatasetInfo>> Group::listDatasets(size_t maxObjects) const 
   std::vector<DatasetInfo> out;
   size_t visited = 0;
   ListContext ctx;
-  ctx.root = this;
   ctx.out = &out;
   ctx.visited = &visited;
   ctx.maxObjects = maxObjects;

@@ -26,11 +26,6 @@ namespace qat {
 namespace keras {
 namespace {
 
-// Unwraps an Expected into `var` or returns its error from the enclosing function.
-#define QAT_KERAS_GET(var, expr)             \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r.value())
 
 Json initializer(std::string_view cls) {
   return serialized(cls, cls == "GlorotUniform" ? Json{{"seed", nullptr}} : Json::object());
@@ -107,9 +102,8 @@ Expected<LayerPtr> batchNormFromKeras(const ConfigReader& c) {
   o.epsilon = eps;
   o.center = center;
   o.scale = scale;
-  if (const Json* f = c.find({"fused"})) {
+  if (c.find({"fused"})) {  // absent or null: Keras decides by input rank
     QAT_KERAS_GET(fused, c.boolean({"fused"}, false));
-    (void)f;
     o.fused = fused;
   }
   return LayerPtr(std::make_unique<BatchNormalization>(c.name(), o));
@@ -394,8 +388,6 @@ Error unsupportedClassError(const std::string& name, const std::string& cls) {
                           "tools such as HGQ or QKeras: export the float model without them) or replace it "
                           "with standard layers.");
 }
-
-#undef QAT_KERAS_GET
 
 }  // namespace
 }  // namespace keras

@@ -7,6 +7,13 @@
 #include "engine/io/keras_config.h"
 #include "engine/layers/layer.h"
 
+// Unwraps an Expected into a new variable `var`, or returns its error from the
+// enclosing function (which returns an Expected or a Status).
+#define QAT_KERAS_GET(var, expr)             \
+  auto var##_r = (expr);                     \
+  if (!var##_r.ok()) return var##_r.error(); \
+  auto var = std::move(var##_r.value())
+
 namespace qat::keras {
 
 using LayerPtr = std::unique_ptr<Layer>;

@@ -16,10 +16,6 @@
 namespace qat::keras {
 namespace {
 
-#define QAT_KERAS_GET(var, expr)             \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r.value())
 
 // The sliding-window settings every convolution shares.
 struct Window {
@@ -284,7 +280,5 @@ Expected<Json> zeroPadding2dToKeras(const Layer& l) {
   j["data_format"] = "channels_last";
   return j;
 }
-
-#undef QAT_KERAS_GET
 
 }  // namespace qat::keras
