@@ -30,13 +30,13 @@ double cpuMs() {
   return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
 }
 
-// Warm: one untimed call, then the best of 5 rounds of `reps` calls (wall clock, ms per
+// Warm: one untimed call, then the best of 20 rounds of `reps` calls (wall clock, ms per
 // call). With QAT_BENCH_CPU=1 in the environment, CPU time instead.
 double timeMs(int reps, const std::function<void()>& f) {
   static const bool useCpu = std::getenv("QAT_BENCH_CPU") != nullptr;
   f();
   double best = 1e30;
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 20; ++round) {
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = cpuMs();
     for (int i = 0; i < reps; ++i) f();
@@ -71,7 +71,7 @@ void benchConv(const char* name, int N, int H, int W, int Cin, int Cout, bool wi
   ConvWorkspace ws;
   // One multiply-add = 2 FLOP; each of forward, dW and dX is one (M x K x Cout) product.
   const double gflop = 2.0 * double(g.outRows()) * g.colK() * Cout * 1e-9;
-  const int reps = 10;
+  const int reps = 5;
   const double fwd = timeMs(reps, [&] { conv2dForward(g, x.data(), w.data(), b.data(), y.data(), ws, algo); });
   const double bwdW = timeMs(reps, [&] {
     conv2dBackward(g, x.data(), w.data(), dy.data(), nullptr, dw.data(), db.data(), ws, algo);
