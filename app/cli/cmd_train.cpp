@@ -15,6 +15,7 @@ namespace qat::cli {
 std::vector<OptionSpec> trainingOptions() {
   return {
       {"model", "MODEL", "builtin:NAME (" + builtinNamesList() + ") or a Keras .h5 file", "builtin:fashion-cnn"},
+      architectureOption(),
       {"data", "DATA", dataSpecHelp(), "fashion-mnist"},
       {"test-data", "DATA", "held-out test set (default: the data set's own test split, if any)", ""},
       {"x-name", "NAME", "array / data set holding the inputs (npz, h5)", ""},
@@ -41,7 +42,11 @@ std::vector<OptionSpec> trainingOptions() {
 }
 
 // Fills a TrainConfig from the shared training options; returns a usage error message.
-std::optional<std::string> readTrainConfig(const Args& a, const Model& model, TrainConfig& cfg) {
+// A Keras file's training_config (loss, optimizer, learning rate) is the default where the
+// user gave no option; options always win.
+std::optional<std::string> readTrainConfig(const Args& a, const Model& model,
+                                           const std::optional<TrainingConfigInfo>& fromFile,
+                                           TrainConfig& cfg) {
   std::string err;
   cfg.epochs = static_cast<int>(a.getInt("epochs", err));
   cfg.batchSize = static_cast<int>(a.getInt("batch-size", err));
@@ -62,10 +67,17 @@ std::optional<std::string> readTrainConfig(const Args& a, const Model& model, Tr
   auto opt = optimizerFromName(a.get("optimizer"));
   if (!opt) return "unknown optimizer '" + a.get("optimizer") + "' (use sgd, adam or adamw)";
   cfg.optimizer.kind = *opt;
+  cfg.loss = defaultLossFor(model);
+  if (fromFile) {
+    if (auto k = lossFromName(fromFile->loss)) cfg.loss = {*k, fromFile->fromLogits};
+    auto fileOpt = optimizerFromName(fromFile->optimizer);
+    if (!a.has("optimizer") && fileOpt) cfg.optimizer.kind = *fileOpt;
+    if (!a.has("lr") && fromFile->learningRate && *fromFile->learningRate > 0)
+      cfg.optimizer.learningRate = static_cast<float>(*fromFile->learningRate);
+  }
   auto sched = scheduleFromName(a.get("schedule"));
   if (!sched) return "unknown schedule '" + a.get("schedule") + "' (use constant, step or cosine)";
   cfg.schedule.kind = *sched;
-  cfg.loss = defaultLossFor(model);
   return std::nullopt;
 }
 
@@ -96,10 +108,13 @@ int runTrain(int argc, char** argv, int first) {
   }
   setThreadCount(threads);
 
-  auto model = loadModelArg(a.get("model"), a.get("seed"));
+  std::vector<std::string> warnings;
+  std::optional<TrainingConfigInfo> fileTraining;
+  auto model = loadModelArg(a.get("model"), a.get("seed"), a.get("architecture"), &warnings, &fileTraining);
   if (!model.ok()) return rep.fail(model.error().message);
+  for (const auto& w : warnings) rep.event("warning", {{"message", w}}, "warning: " + w);
   TrainConfig cfg;
-  if (auto e = readTrainConfig(a, *model, cfg)) {
+  if (auto e = readTrainConfig(a, *model, fileTraining, cfg)) {
     std::cerr << "qat-cli train: " << *e << "\n";
     return kExitUsage;
   }

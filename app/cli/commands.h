@@ -4,5 +4,7 @@
 namespace qat::cli {
 
 int runTrain(int argc, char** argv, int first);
+int runInfo(int argc, char** argv, int first);
+int runPredict(int argc, char** argv, int first);
 
 }  // namespace qat::cli

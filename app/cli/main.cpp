@@ -13,6 +13,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  train     train a model (float) on a data set and report test accuracy\n"
+    "  info      print the layer table of a model\n"
+    "  predict   run a model over an .npy batch and write the outputs as .npy\n"
     "  version   print the version\n"
     "\n"
     "Run 'qat-cli <command> --help' for the options of a command.\n"
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "train") return runTrain(argc, argv, 2);
+  if (cmd == "info") return runInfo(argc, argv, 2);
+  if (cmd == "predict") return runPredict(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "qat-cli " << QAT_VERSION << std::endl;
     return kExitOk;

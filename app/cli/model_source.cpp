@@ -14,10 +14,21 @@ std::string builtinNamesList() {
   return s;
 }
 
-Expected<Model> loadModelArg(const std::string& spec, const std::string& seed) {
+Expected<Model> loadModelArg(const std::string& spec, const std::string& seed,
+                             const std::string& architecture, std::vector<std::string>* warnings,
+                             std::optional<TrainingConfigInfo>* training) {
   if (spec.rfind("builtin:", 0) == 0)
     return makeBuiltinModel(spec.substr(8), std::strtoull(seed.c_str(), nullptr, 10));
-  return loadKerasModel(spec);
+  auto file = loadKerasFile(spec, architecture);
+  if (!file.ok()) return file.error();
+  if (warnings) *warnings = file->warnings;
+  if (training) *training = file->training;
+  return std::move(file->model);
+}
+
+OptionSpec architectureOption() {
+  return {"architecture", "JSON",
+          "architecture (model.to_json()) for a weights-only .h5 saved with save_weights", ""};
 }
 
 Status saveModelArg(Model& model, const std::string& path) { return saveKerasModel(model, path); }

@@ -2,10 +2,15 @@
 // model, and clear failures for bad data. Runs the real executable (no display needed).
 #include <QtTest>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
+
+#include "engine/data/npy.h"
+#include "engine/models/builtin.h"
+#include "engine/train/trainer.h"
 
 namespace {
 
@@ -110,6 +115,60 @@ class TestCli : public QObject {
     r = cli({QStringLiteral("train"), QStringLiteral("--model"), dir.filePath(QStringLiteral("missing.h5"))});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("missing.h5"), r.err.constData());
+  }
+  void infoPrintsTheLayerTable() {
+    Run r = cli({QStringLiteral("info"), QStringLiteral("builtin:fashion-cnn"), QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto summary = jsonLines(r.out).last();
+    const auto layers = summary[QStringLiteral("layers")].toArray();
+    QCOMPARE(layers.size(), 12);  // input + 11 layers
+    QCOMPARE(layers[1].toObject()[QStringLiteral("class")].toString(), QStringLiteral("Conv2D"));
+    QCOMPARE(layers[1].toObject()[QStringLiteral("params")].toInt(), 288);  // 3·3·1·32, no bias
+    // 421,738 trainable (the PyTorch anchor's count) + 192 BatchNorm moving statistics
+    QCOMPARE(summary[QStringLiteral("params")].toInt(), 421930);
+    // Conv1 28·28·9·32 + conv2 14·14·288·64 + 3136·128 + 128·10 MACs
+    QCOMPARE(summary[QStringLiteral("macs_per_sample")].toInteger(), 225792LL + 3612672 + 401408 + 1280);
+
+    const QString shared = QStringLiteral(QAT_SHARED_DIR "/models/keras/");
+    if (!QFileInfo::exists(shared)) QSKIP("../shared is absent");
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("tinymaix__mnist_fc.h5")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("Dense"));
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("keras2c__example_model.h5")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("lstm_1") && r.err.contains("LSTM"), r.err.constData());
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("fml_example_models__KERAS_3layer_weights.h5")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("--architecture"), r.err.constData());
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("fml_example_models__KERAS_3layer_weights.h5"),
+             QStringLiteral("--architecture"), shared + QStringLiteral("fml_example_models__KERAS_3layer.json")});
+    QCOMPARE(r.exitCode, 0);
+  }
+  void predictMatchesTheEngine() {
+    QTemporaryDir dir;
+    qat::Rng rng(5);
+    qat::Tensor x(qat::Shape{7, 28, 28, 1});
+    for (size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform();
+    const QString in = dir.filePath(QStringLiteral("x.npy")), out = dir.filePath(QStringLiteral("y.npy"));
+    QVERIFY(qat::writeNpy(in.toStdString(), x).ok());
+    Run r = cli({QStringLiteral("predict"), QStringLiteral("--model"), QStringLiteral("builtin:fashion-cnn"),
+                 QStringLiteral("--input"), in, QStringLiteral("--output"), out, QStringLiteral("--batch-size"),
+                 QStringLiteral("3")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    auto y = qat::readNpy(out.toStdString());
+    QVERIFY(y.ok());
+    QCOMPARE(y->shape(), (qat::Shape{7, 10}));
+    auto model = qat::makeBuiltinModel("fashion-cnn", 42);  // the CLI's default seed
+    const qat::Tensor expect = qat::predict(*model, x, 7);
+    for (size_t i = 0; i < expect.size(); ++i) QVERIFY(std::abs((*y)[i] - expect[i]) <= 1e-5f * (1 + std::abs(expect[i])));
+    // Wrong shape: a clear message naming the file and both shapes.
+    qat::Tensor bad(qat::Shape{2, 5});
+    QVERIFY(qat::writeNpy(in.toStdString(), bad).ok());
+    r = cli({QStringLiteral("predict"), QStringLiteral("--model"), QStringLiteral("builtin:fashion-cnn"),
+             QStringLiteral("--input"), in, QStringLiteral("--output"), out});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("x.npy") && r.err.contains("(2, 5)") && r.err.contains("(28, 28, 1)"), r.err.constData());
+    QCOMPARE(cli({QStringLiteral("predict"), QStringLiteral("--model"), QStringLiteral("builtin:fashion-cnn")}).exitCode, 2);
   }
 };
 

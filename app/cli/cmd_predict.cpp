@@ -1,0 +1,78 @@
+// qat-cli predict: float inference of a model over a batch stored as NPY.
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "model_source.h"
+#include "reporter.h"
+#include "engine/core/threading.h"
+#include "engine/data/npy.h"
+#include "engine/train/trainer.h"
+
+namespace qat::cli {
+
+int runPredict(int argc, char** argv, int first) {
+  Args a("predict",
+         "Runs a model in float over the samples in an .npy file (NHWC float32, or uint8 pixels\n"
+         "which are normalised like the training data) and writes the outputs as float32 .npy.",
+         {{"model", "MODEL", "builtin:NAME or a Keras .h5 file", ""},
+          architectureOption(),
+          {"input", "FILE", "input batch (.npy), shaped (N, ...model input) or one sample", ""},
+          {"output", "FILE", "where to write the outputs (.npy, float32)", ""},
+          {"normalize", "MODE", "for uint8 input: scale01 (x/255) or none", "scale01"},
+          {"batch-size", "N", "samples per forward pass", "256"},
+          {"threads", "N", "worker threads (0 = all cores)", "0"},
+          {"json", "", "print a JSON summary", ""}});
+  if (auto e = a.parse(argc, argv, first)) {
+    std::cerr << "qat-cli predict: " << *e << "\n";
+    return kExitUsage;
+  }
+  if (a.has("help")) {
+    std::cout << a.help();
+    return kExitOk;
+  }
+  std::string err;
+  const int threads = static_cast<int>(a.getInt("threads", err));
+  const int batch = static_cast<int>(a.getInt("batch-size", err));
+  if (!err.empty() || !a.has("model") || !a.has("input") || !a.has("output") || batch <= 0) {
+    std::cerr << "qat-cli predict: " << (err.empty() ? "--model, --input and --output are required" : err) << "\n";
+    return kExitUsage;
+  }
+  const std::string norm = a.get("normalize");
+  if (norm != "scale01" && norm != "none") {
+    std::cerr << "qat-cli predict: --normalize must be scale01 or none\n";
+    return kExitUsage;
+  }
+  setThreadCount(threads);
+  Reporter rep(a.has("json"));
+  auto model = loadModelArg(a.get("model"), "42", a.get("architecture"));
+  if (!model.ok()) return rep.fail(model.error().message);
+  if (model->inputs().size() != 1 || model->outputs().size() != 1)
+    return rep.fail("predict needs a model with one input and one output; '" + model->name + "' has " +
+                    std::to_string(model->inputs().size()) + " and " + std::to_string(model->outputs().size()));
+
+  auto arr = readNpyArray(a.get("input"));
+  if (!arr.ok()) return rep.fail(arr.error().message);
+  Tensor x = std::move(arr->values);
+  const Shape want = model->node(model->inputs()[0]).shape;
+  if (x.shape() == want) x.reshapeInPlace(want.withBatch(1));  // a single sample
+  if (x.rank() == 0 || x.shape().withoutBatch() != want)
+    return rep.fail(a.get("input") + " holds an array of shape " + x.shape().str() + " but the model input '" +
+                    model->node(model->inputs()[0]).layer->name() + "' expects (N, " +
+                    want.str().substr(1) + " or one sample " + want.str() + ".");
+  if (arr->dtype == "|u1" && norm == "scale01")
+    for (size_t i = 0; i < x.size(); ++i) x[i] /= 255.0f;
+
+  const Tensor y = predict(*model, x, batch);
+  if (auto s = writeNpy(a.get("output"), y); !s.ok()) return rep.fail(s.error().message);
+  if (rep.json())
+    rep.summary({{"model", model->name},
+                 {"samples", x.dim(0)},
+                 {"output_shape", y.shape().dims()},
+                 {"outputs", {{"predictions", a.get("output")}}}});
+  else
+    std::cout << "wrote " << a.get("output") << " " << y.shape().str() << std::endl;
+  return kExitOk;
+}
+
+}  // namespace qat::cli
