@@ -31,6 +31,16 @@ enum class OpType {
   Multiply,
   Concatenate,
   Rescaling,
+  Conv1D,
+  Conv2DTranspose,
+  MaxPooling1D,
+  AveragePooling1D,
+  GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
+  UpSampling2D,
+  Cropping2D,
+  PReLU,
+  Permute,
   Count
 };
 
@@ -46,7 +56,12 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(OpType::Count)
     "Dropout",           "ZeroPadding2D",
     "Add",               "Subtract",
     "Multiply",          "Concatenate",
-    "Rescaling",
+    "Rescaling",         "Conv1D",
+    "Conv2DTranspose",   "MaxPooling1D",
+    "AveragePooling1D",  "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D", "UpSampling2D",
+    "Cropping2D",        "PReLU",
+    "Permute",
 };
 static_assert(kOpTypeNames.size() == static_cast<size_t>(OpType::Count),
               "kOpTypeNames must list one name per OpType");

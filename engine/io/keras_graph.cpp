@@ -1,10 +1,12 @@
 #include "engine/io/keras_graph.h"
 
+#include <deque>
 #include <map>
 #include <queue>
 #include <set>
 
 #include "engine/io/keras_layers.h"
+#include "engine/io/keras_tf_op_lambda.h"
 
 namespace qat::keras {
 namespace {
@@ -261,7 +263,19 @@ class Builder {
 
     std::vector<Entry> entries;
     std::map<std::string, size_t> byName;
-    for (const Json& e : layers) {
+    std::deque<Json> lowered;  // TFOpLambda entries rewritten as Keras layers (stable addresses)
+    for (const Json& layer : layers) {
+      const Json* ep = &layer;
+      if (classOf(layer) == "TFOpLambda") {
+        auto low = lowerTfOpLambda(layer);
+        if (!low.ok()) return low.error();
+        lowered.push_back(std::move(low.value()));
+        ep = &lowered.back();
+        g.warnings.push_back(describe(nameOf(*ep), "TFOpLambda") + " (tf." + configOf(layer).value("function", "") +
+                             ") is imported as an equivalent " + classOf(*ep) +
+                             " layer, and saved as one");
+      }
+      const Json& e = *ep;
       Entry en{&e, nameOf(e), classOf(e), {}, {}};
       if (en.name.empty() || en.cls.empty())
         return makeError(where + ": a layer entry has no name or class: " + e.dump().substr(0, 80));

@@ -7,6 +7,8 @@
 // ...]}), in any order (sorted here, Kahn's algorithm, config order among ready layers).
 // Models used as layers are flattened: their InputLayers become aliases of the tensors
 // fed to them, their weights stay grouped under the outer layer's name, as in the file.
+// TFOpLambda layers (tf.keras 2.4+ records of x + y, x * 0.5 ...) are rewritten as
+// Add / Subtract / Multiply / Rescaling before anything else (keras_tf_op_lambda.h).
 //
 // Writing: a Sequential config when the graph is a single chain, else a Functional one
 // with Keras 2 inbound_nodes, every layer config in tf.keras 2.13 spelling.

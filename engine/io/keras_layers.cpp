@@ -329,6 +329,20 @@ const std::array<Mapping, static_cast<size_t>(OpType::Count)>& mappings() {
       {OpType::Multiply, {"Multiply"}, multiplyFromKeras, plainToKeras},
       {OpType::Concatenate, {"Concatenate"}, concatenateFromKeras, concatenateToKeras},
       {OpType::Rescaling, {"Rescaling"}, rescalingFromKeras, rescalingToKeras},
+      {OpType::Conv1D, {"Conv1D", "Convolution1D"}, conv1dFromKeras, conv1dToKeras},
+      {OpType::Conv2DTranspose, {"Conv2DTranspose", "Convolution2DTranspose"}, conv2dTransposeFromKeras,
+       conv2dTransposeToKeras},
+      {OpType::MaxPooling1D, {"MaxPooling1D", "MaxPool1D"}, maxPooling1dFromKeras, maxPooling1dToKeras},
+      {OpType::AveragePooling1D, {"AveragePooling1D", "AvgPool1D"}, averagePooling1dFromKeras,
+       averagePooling1dToKeras},
+      {OpType::GlobalAveragePooling1D, {"GlobalAveragePooling1D", "GlobalAvgPool1D"},
+       globalAveragePooling1dFromKeras, globalAveragePooling1dToKeras},
+      {OpType::GlobalMaxPooling1D, {"GlobalMaxPooling1D", "GlobalMaxPool1D"}, globalMaxPooling1dFromKeras,
+       globalMaxPooling1dToKeras},
+      {OpType::UpSampling2D, {"UpSampling2D"}, upSampling2dFromKeras, upSampling2dToKeras},
+      {OpType::Cropping2D, {"Cropping2D"}, cropping2dFromKeras, cropping2dToKeras},
+      {OpType::PReLU, {"PReLU"}, preluFromKeras, preluToKeras},
+      {OpType::Permute, {"Permute"}, permuteFromKeras, permuteToKeras},
   }};
   return table;
 }
@@ -349,13 +363,11 @@ bool tableIsInOpTypeOrder() {
 
 // Keras' own layers that the engine does not implement yet (as opposed to custom classes).
 constexpr std::string_view kKnownUnsupported[] = {
-    "Conv1D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution1D",
-    "Convolution3D", "Deconvolution2D", "SeparableConv1D", "DepthwiseConv1D", "LocallyConnected1D",
-    "LocallyConnected2D", "MaxPooling1D", "MaxPooling3D", "AveragePooling1D", "AveragePooling3D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling3D",
-    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D", "Cropping1D",
-    "Cropping2D", "Cropping3D", "Permute", "RepeatVector", "Embedding", "LayerNormalization",
-    "GroupNormalization", "UnitNormalization", "Normalization", "PReLU", "ThresholdedReLU", "GaussianNoise",
+    "Conv3D", "Conv1DTranspose", "Conv3DTranspose", "Convolution3D", "Deconvolution2D", "SeparableConv1D",
+    "DepthwiseConv1D", "LocallyConnected1D", "LocallyConnected2D", "MaxPooling3D", "AveragePooling3D",
+    "GlobalAveragePooling3D", "GlobalMaxPooling3D", "UpSampling1D", "UpSampling3D", "ZeroPadding1D",
+    "ZeroPadding3D", "Cropping1D", "Cropping3D", "RepeatVector", "Embedding", "LayerNormalization",
+    "GroupNormalization", "UnitNormalization", "Normalization", "ThresholdedReLU", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "ActivityRegularization", "Masking", "Attention", "AdditiveAttention", "MultiHeadAttention", "Average",
     "Maximum", "Minimum", "Dot", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",

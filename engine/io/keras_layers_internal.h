@@ -39,6 +39,30 @@ Expected<Json> globalAveragePooling2dToKeras(const Layer& l);
 Expected<Json> globalMaxPooling2dToKeras(const Layer& l);
 Expected<Json> zeroPadding2dToKeras(const Layer& l);
 
+// keras_layers_spatial.cpp, continued: transposed convolution, cropping, upsampling.
+Expected<LayerPtr> conv2dTransposeFromKeras(const ConfigReader& c);
+Expected<LayerPtr> cropping2dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> upSampling2dFromKeras(const ConfigReader& c);
+Expected<Json> conv2dTransposeToKeras(const Layer& l);
+Expected<Json> cropping2dToKeras(const Layer& l);
+Expected<Json> upSampling2dToKeras(const Layer& l);
+
+// keras_layers_extra.cpp: the 1-D (sequence) layers, PReLU and Permute.
+Expected<LayerPtr> conv1dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> maxPooling1dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> averagePooling1dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> globalAveragePooling1dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> globalMaxPooling1dFromKeras(const ConfigReader& c);
+Expected<LayerPtr> preluFromKeras(const ConfigReader& c);
+Expected<LayerPtr> permuteFromKeras(const ConfigReader& c);
+Expected<Json> conv1dToKeras(const Layer& l);
+Expected<Json> maxPooling1dToKeras(const Layer& l);
+Expected<Json> averagePooling1dToKeras(const Layer& l);
+Expected<Json> globalAveragePooling1dToKeras(const Layer& l);
+Expected<Json> globalMaxPooling1dToKeras(const Layer& l);
+Expected<Json> preluToKeras(const Layer& l);
+Expected<Json> permuteToKeras(const Layer& l);
+
 // The concrete layer behind `l` (the dispatcher has already matched l.op()).
 template <class L>
 const L& as(const Layer& l) {

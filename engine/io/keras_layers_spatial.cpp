@@ -1,16 +1,20 @@
 // Keras <-> engine mapping for the 2-D spatial layers: Conv2D (Keras 1 Convolution2D /
 // AtrousConvolution2D), DepthwiseConv2D, SeparableConv2D (Keras 1
-// SeparableConvolution2D), Max/AveragePooling2D, the global poolings and ZeroPadding2D.
+// SeparableConvolution2D), Conv2DTranspose, Max/AveragePooling2D, the global poolings,
+// ZeroPadding2D, Cropping2D and UpSampling2D.
 // Keras 1 spells the window as nb_row/nb_col, the stride as subsample, the padding as
 // border_mode and dilation as atrous_rate.
 #include "engine/io/keras_layers_internal.h"
 #include "engine/layers/average_pooling2d.h"
 #include "engine/layers/conv2d.h"
+#include "engine/layers/conv2d_transpose.h"
+#include "engine/layers/cropping2d.h"
 #include "engine/layers/depthwise_conv2d.h"
 #include "engine/layers/global_average_pooling2d.h"
 #include "engine/layers/global_max_pooling2d.h"
 #include "engine/layers/max_pooling2d.h"
 #include "engine/layers/separable_conv2d.h"
+#include "engine/layers/up_sampling2d.h"
 #include "engine/layers/zero_padding2d.h"
 
 namespace qat::keras {
@@ -108,6 +112,31 @@ Json globalJson(const Layer& l, const GlobalPooling2DOptions& o) {
   j["data_format"] = "channels_last";
   j["keepdims"] = o.keepDims;
   return j;
+}
+
+// ZeroPadding2D padding / Cropping2D cropping: n (all sides), [rows, cols] (symmetric),
+// or [[top, bottom], [left, right]]. Absent: `def` on every side.
+Expected<std::array<int, 4>> readSides(const ConfigReader& c, const char* key, int def) {
+  const Json* p = c.find({key});
+  if (!p) return std::array<int, 4>{def, def, def, def};
+  auto ok = [](const Json& v) {
+    return v.is_number_integer() && v.get<long long>() >= 0 && v.get<long long>() <= kMaxKernel;
+  };
+  if (ok(*p)) {
+    const int n = p->get<int>();
+    return std::array<int, 4>{n, n, n, n};
+  }
+  if (p->is_array() && p->size() == 2 && ok((*p)[0]) && ok((*p)[1])) {
+    const int r = (*p)[0].get<int>(), q = (*p)[1].get<int>();
+    return std::array<int, 4>{r, r, q, q};
+  }
+  if (p->is_array() && p->size() == 2 && (*p)[0].is_array() && (*p)[1].is_array() && (*p)[0].size() == 2 &&
+      (*p)[1].size() == 2 && ok((*p)[0][0]) && ok((*p)[0][1]) && ok((*p)[1][0]) && ok((*p)[1][1]))
+    return std::array<int, 4>{(*p)[0][0].get<int>(), (*p)[0][1].get<int>(), (*p)[1][0].get<int>(),
+                              (*p)[1][1].get<int>()};
+  return c.error(std::string(key) + " " + p->dump() +
+                 " should be n, [rows, cols] or [[top, bottom], [left, right]] with sizes in [0, " +
+                 std::to_string(kMaxKernel) + "]");
 }
 
 }  // namespace
@@ -241,36 +270,10 @@ Expected<Json> globalMaxPooling2dToKeras(const Layer& l) {
 
 // ---------------------------------------------------------------- ZeroPadding2D
 
-// padding: n (all sides), [rows, cols] (symmetric), or [[top, bottom], [left, right]].
 Expected<LayerPtr> zeroPadding2dFromKeras(const ConfigReader& c) {
   QAT_TRY(c.channelsLast());
-  ZeroPadding2DOptions o;
-  const Json* p = c.find({"padding"});
-  const auto bad = [&] {
-    return c.error("padding " + (p ? p->dump() : std::string("?")) +
-                   " should be n, [rows, cols] or [[top, bottom], [left, right]] with sizes in [0, " +
-                   std::to_string(kMaxKernel) + "]");
-  };
-  auto ok = [](const Json& v) {
-    return v.is_number_integer() && v.get<long long>() >= 0 && v.get<long long>() <= kMaxKernel;
-  };
-  if (!p) return LayerPtr(std::make_unique<ZeroPadding2D>(c.name(), o));  // Keras default (1, 1)
-  if (ok(*p)) {
-    o.top = o.bottom = o.left = o.right = p->get<int>();
-  } else if (p->is_array() && p->size() == 2 && ok((*p)[0]) && ok((*p)[1])) {
-    o.top = o.bottom = (*p)[0].get<int>();
-    o.left = o.right = (*p)[1].get<int>();
-  } else if (p->is_array() && p->size() == 2 && (*p)[0].is_array() && (*p)[1].is_array() &&
-             (*p)[0].size() == 2 && (*p)[1].size() == 2 && ok((*p)[0][0]) && ok((*p)[0][1]) && ok((*p)[1][0]) &&
-             ok((*p)[1][1])) {
-    o.top = (*p)[0][0].get<int>();
-    o.bottom = (*p)[0][1].get<int>();
-    o.left = (*p)[1][0].get<int>();
-    o.right = (*p)[1][1].get<int>();
-  } else {
-    return bad();
-  }
-  return LayerPtr(std::make_unique<ZeroPadding2D>(c.name(), o));
+  QAT_KERAS_GET(p, readSides(c, "padding", 1));  // Keras default (1, 1)
+  return LayerPtr(std::make_unique<ZeroPadding2D>(c.name(), ZeroPadding2DOptions{p[0], p[1], p[2], p[3]}));
 }
 
 Expected<Json> zeroPadding2dToKeras(const Layer& l) {
@@ -278,6 +281,85 @@ Expected<Json> zeroPadding2dToKeras(const Layer& l) {
   Json j = baseConfig(l.name());
   j["padding"] = {{o.top, o.bottom}, {o.left, o.right}};
   j["data_format"] = "channels_last";
+  return j;
+}
+
+// ---------------------------------------------------------------- Cropping2D
+
+Expected<LayerPtr> cropping2dFromKeras(const ConfigReader& c) {
+  QAT_TRY(c.channelsLast());
+  QAT_KERAS_GET(p, readSides(c, "cropping", 0));  // Keras default ((0, 0), (0, 0))
+  return LayerPtr(std::make_unique<Cropping2D>(c.name(), Cropping2DOptions{p[0], p[1], p[2], p[3]}));
+}
+
+Expected<Json> cropping2dToKeras(const Layer& l) {
+  const auto& o = as<Cropping2D>(l).options();
+  Json j = baseConfig(l.name());
+  j["cropping"] = {{o.top, o.bottom}, {o.left, o.right}};
+  j["data_format"] = "channels_last";
+  return j;
+}
+
+// ---------------------------------------------------------------- UpSampling2D
+
+Expected<LayerPtr> upSampling2dFromKeras(const ConfigReader& c) {
+  QAT_TRY(c.channelsLast());
+  QAT_KERAS_GET(size, c.pair({"size"}, std::array<int, 2>{2, 2}, 1, kMaxKernel));
+  QAT_KERAS_GET(interp, c.string({"interpolation"}, std::string("nearest")));
+  UpSampling2DOptions o;
+  o.sizeH = size[0];
+  o.sizeW = size[1];
+  if (interp == "nearest") o.interpolation = Interpolation::Nearest;
+  else if (interp == "bilinear") o.interpolation = Interpolation::Bilinear;
+  else return c.error("interpolation '" + interp + "' is not supported (only 'nearest' and 'bilinear')");
+  return LayerPtr(std::make_unique<UpSampling2D>(c.name(), o));
+}
+
+Expected<Json> upSampling2dToKeras(const Layer& l) {
+  const auto& o = as<UpSampling2D>(l).options();
+  Json j = baseConfig(l.name());
+  j["size"] = {o.sizeH, o.sizeW};
+  j["data_format"] = "channels_last";
+  j["interpolation"] = o.interpolation == Interpolation::Bilinear ? "bilinear" : "nearest";
+  return j;
+}
+
+// ---------------------------------------------------------------- Conv2DTranspose
+
+Expected<LayerPtr> conv2dTransposeFromKeras(const ConfigReader& c) {
+  QAT_KERAS_GET(w, readWindow(c));
+  QAT_KERAS_GET(filters, c.integer({"filters"}, std::nullopt, 1, kMaxDim));
+  Conv2DTransposeOptions o;
+  if (c.find({"output_padding"})) {  // null / absent: inferred from the padding
+    QAT_KERAS_GET(op, c.pair({"output_padding"}, std::nullopt, 0, kMaxKernel));
+    if (op[0] >= w.strides[0] || op[1] >= w.strides[1])
+      return c.error("output_padding " + c.find({"output_padding"})->dump() +
+                     " must be smaller than the strides (Keras refuses it too)");
+    o.outputPadding = op;
+  }
+  o.filters = filters;
+  o.kernelH = w.kernel[0];
+  o.kernelW = w.kernel[1];
+  o.strideH = w.strides[0];
+  o.strideW = w.strides[1];
+  o.dilationH = w.dilation[0];
+  o.dilationW = w.dilation[1];
+  o.padding = w.padding;
+  o.useBias = w.useBias;
+  o.activation = w.activation;
+  return LayerPtr(std::make_unique<Conv2DTranspose>(c.name(), o));
+}
+
+Expected<Json> conv2dTransposeToKeras(const Layer& l) {
+  const auto& o = as<Conv2DTranspose>(l).options();
+  Json j = windowJson(l.name(), o.kernelH, o.kernelW, o.strideH, o.strideW, o.dilationH, o.dilationW, o.padding,
+                      o.useBias, o.activation);
+  j["filters"] = o.filters;
+  j["output_padding"] = o.outputPadding ? Json{(*o.outputPadding)[0], (*o.outputPadding)[1]} : Json(nullptr);
+  j["kernel_initializer"] = glorot();
+  j["bias_initializer"] = serialized("Zeros");
+  nullKeys(j, {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+               "bias_constraint"});
   return j;
 }
 

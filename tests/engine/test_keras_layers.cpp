@@ -1,26 +1,37 @@
 // Keras layer JSON <-> engine layers: Keras 1 / 2 / 3 spellings, every OpType both ways,
-// and the messages for configs and classes that cannot be imported; training_config
-// parsing; HDF5 string-attribute details (chunked lists).
+// and the messages for configs and classes that cannot be imported; TFOpLambda records
+// of +, -, * read from a Keras 2 graph; training_config parsing; HDF5 string-attribute
+// details (chunked lists).
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/graph/executor.h"
 #include "engine/io/hdf5_util.h"
+#include "engine/io/keras_graph.h"
 #include "engine/io/keras_layers.h"
 #include "engine/io/keras_model.h"
 #include "engine/layers/average_pooling2d.h"
 #include "engine/layers/batch_normalization.h"
 #include "engine/layers/concatenate.h"
+#include "engine/layers/conv1d.h"
 #include "engine/layers/conv2d.h"
+#include "engine/layers/conv2d_transpose.h"
+#include "engine/layers/cropping2d.h"
 #include "engine/layers/dense.h"
 #include "engine/layers/depthwise_conv2d.h"
 #include "engine/layers/dropout.h"
 #include "engine/layers/input_layer.h"
 #include "engine/layers/leaky_relu.h"
+#include "engine/layers/max_pooling1d.h"
 #include "engine/layers/max_pooling2d.h"
+#include "engine/layers/permute.h"
+#include "engine/layers/prelu.h"
 #include "engine/layers/relu.h"
+#include "engine/layers/rescaling.h"
 #include "engine/layers/reshape.h"
 #include "engine/layers/separable_conv2d.h"
+#include "engine/layers/up_sampling2d.h"
 #include "engine/layers/zero_padding2d.h"
 
 using namespace qat;
@@ -146,6 +157,62 @@ class TestKerasLayers : public QObject {
     QVERIFY(warnings[1].find("frozen") != std::string::npos);
   }
 
+  // The 1-D layers, Conv2DTranspose, Cropping2D, UpSampling2D, PReLU, Permute in the
+  // spellings Keras 1 / 2 / 3 write.
+  void extraLayerSpellings() {
+    auto k1 = fromKeras("Convolution1D", R"({"name": "c", "nb_filter": 8, "filter_length": 5,
+        "subsample_length": 2, "border_mode": "same", "activation": "relu", "input_dim": 3})");
+    QVERIFY(as<Conv1D>(k1));
+    const auto& o1 = as<Conv1D>(k1)->options();
+    QCOMPARE(o1.filters, 8);
+    QCOMPARE(o1.kernelSize, 5);
+    QCOMPARE(o1.stride, 2);
+    QCOMPARE(o1.padding, Conv1DPadding::Same);
+    QCOMPARE(o1.activation, ActivationFn::Relu);
+    auto k2 = fromKeras("Conv1D", R"({"name": "conv1d", "filters": 4, "kernel_size": [3], "strides": [1],
+        "padding": "causal", "data_format": "channels_last", "dilation_rate": [2], "groups": 1,
+        "use_bias": false})");
+    QCOMPARE(as<Conv1D>(k2)->options().dilation, 2);
+    QCOMPARE(as<Conv1D>(k2)->options().padding, Conv1DPadding::Causal);
+    QCOMPARE(as<Conv1D>(k2)->options().useBias, false);
+    auto mp = fromKeras("MaxPooling1D", R"({"name": "m", "pool_length": 4, "stride": 2, "border_mode": "valid"})");
+    QCOMPARE(as<MaxPooling1D>(mp)->options().poolSize, 4);
+    QCOMPARE(as<MaxPooling1D>(mp)->options().stride, 2);
+    auto mp3 = fromKeras("MaxPooling1D", R"({"name": "m", "pool_size": [3], "strides": null, "padding": "same"})");
+    QCOMPARE(as<MaxPooling1D>(mp3)->options().poolSize, 3);
+    QCOMPARE(as<MaxPooling1D>(mp3)->options().stride, 0);
+    QCOMPARE(as<MaxPooling1D>(mp3)->options().padding, Padding::Same);
+
+    auto ct = fromKeras("Conv2DTranspose", R"({"name": "t", "filters": 6, "kernel_size": 4, "strides": 2,
+        "padding": "same", "output_padding": 1})");
+    QVERIFY(as<Conv2DTranspose>(ct));
+    QCOMPARE(as<Conv2DTranspose>(ct)->options().kernelW, 4);
+    QCOMPARE(*as<Conv2DTranspose>(ct)->options().outputPadding, (std::array<int, 2>{1, 1}));
+    auto ct0 = fromKeras("Conv2DTranspose", R"({"name": "t", "filters": 6, "kernel_size": [3, 3],
+        "output_padding": null})");
+    QVERIFY(!as<Conv2DTranspose>(ct0)->options().outputPadding.has_value());
+
+    auto crop = fromKeras("Cropping2D", R"({"name": "c", "cropping": [1, 2]})");
+    QCOMPARE(as<Cropping2D>(crop)->options().bottom, 1);
+    QCOMPARE(as<Cropping2D>(crop)->options().left, 2);
+    auto crop0 = fromKeras("Cropping2D", R"({"name": "c"})");
+    QCOMPARE(as<Cropping2D>(crop0)->options().top, 0);
+    auto up = fromKeras("UpSampling2D", R"({"name": "u", "size": 3})");
+    QCOMPARE(as<UpSampling2D>(up)->options().sizeW, 3);
+    QCOMPARE(as<UpSampling2D>(up)->options().interpolation, Interpolation::Nearest);
+
+    std::vector<std::string> warnings;
+    auto pr = fromKeras("PReLU", R"({"name": "p", "shared_axes": 2, "alpha_initializer": {"class_name": "Zeros",
+        "config": {}}, "alpha_regularizer": {"class_name": "L2", "config": {"l2": 0.1}}})", &warnings);
+    QCOMPARE(as<PReLU>(pr)->options().sharedAxes, (std::vector<int>{2}));
+    QCOMPARE(warnings.size(), size_t(1));
+    QVERIFY(warnings[0].find("alpha_regularizer") != std::string::npos);
+    auto pr0 = fromKeras("PReLU", R"({"name": "p", "shared_axes": null})");
+    QVERIFY(as<PReLU>(pr0)->options().sharedAxes.empty());
+    auto pm = fromKeras("Permute", R"({"name": "p", "dims": [3, 1, 2]})");
+    QCOMPARE(as<Permute>(pm)->options().dims, (std::vector<int>{3, 1, 2}));
+  }
+
   // Configs that cannot be lowered: the message names the layer and class and says why.
   void refusedConfigs_data() {
     QTest::addColumn<QString>("cls");
@@ -177,6 +244,22 @@ class TestKerasLayers : public QObject {
     QTest::addRow("embedding") << "Embedding" << R"({"name": "c"})" << "is not supported yet";
     QTest::addRow("tf op") << "TFOpLambda" << R"({"name": "c", "function": "math.add"})" << "raw TensorFlow operation";
     QTest::addRow("custom") << "QDense" << R"({"name": "c"})" << "custom layer class";
+    QTest::addRow("conv1d channels_first") << "Conv1D"
+        << R"({"name": "c", "filters": 2, "kernel_size": 3, "data_format": "channels_first"})" << "channels_last";
+    QTest::addRow("conv1d groups") << "Conv1D" << R"({"name": "c", "filters": 4, "kernel_size": 3, "groups": 2})"
+                                   << "grouped convolution";
+    QTest::addRow("conv1d padding") << "Conv1D" << R"({"name": "c", "filters": 4, "kernel_size": 3,
+        "padding": "full"})" << "padding 'full' is not supported";
+    QTest::addRow("pool1d channels_first") << "AveragePooling1D" << R"({"name": "c", "data_format": "channels_first"})"
+                                           << "channels_last";
+    QTest::addRow("tconv output_padding") << "Conv2DTranspose" << R"({"name": "c", "filters": 2, "kernel_size": 3,
+        "strides": 2, "output_padding": [2, 1]})" << "must be smaller than the strides";
+    QTest::addRow("upsampling bicubic") << "UpSampling2D" << R"({"name": "c", "interpolation": "bicubic"})"
+                                        << "interpolation 'bicubic' is not supported";
+    QTest::addRow("cropping") << "Cropping2D" << R"({"name": "c", "cropping": [1, 2, 3]})"
+                              << "should be n, [rows, cols] or [[top, bottom], [left, right]]";
+    QTest::addRow("prelu axes") << "PReLU" << R"({"name": "c", "shared_axes": ["h"]})" << "should hold axis numbers";
+    QTest::addRow("permute") << "Permute" << R"({"name": "c"})" << "no 'dims'";
   }
   void refusedConfigs() {
     QFETCH(QString, cls);
@@ -221,6 +304,25 @@ class TestKerasLayers : public QObject {
         Json::parse(R"({"class_name": "Multiply", "config": {"name": "mul"}})"),
         Json::parse(R"({"class_name": "Concatenate", "config": {"name": "cat", "axis": 1}})"),
         Json::parse(R"({"class_name": "Rescaling", "config": {"name": "rsc", "scale": 0.5, "offset": -1.0}})"),
+        Json::parse(R"({"class_name": "Conv1D", "config": {"name": "c1", "filters": 4, "kernel_size": [5],
+            "strides": [2], "padding": "causal", "activation": "relu"}})"),
+        Json::parse(R"({"class_name": "Conv1D", "config": {"name": "c1d", "filters": 2, "kernel_size": 3,
+            "dilation_rate": [3], "padding": "same", "use_bias": false}})"),
+        Json::parse(R"({"class_name": "Conv2DTranspose", "config": {"name": "ct", "filters": 3, "kernel_size": [3, 2],
+            "strides": [2, 3], "padding": "same", "output_padding": [1, 0], "activation": "tanh"}})"),
+        Json::parse(R"({"class_name": "Conv2DTranspose", "config": {"name": "ct2", "filters": 3, "kernel_size": 4,
+            "output_padding": null, "use_bias": false}})"),
+        Json::parse(R"({"class_name": "MaxPooling1D", "config": {"name": "mp1", "pool_size": [3], "strides": [1],
+            "padding": "same"}})"),
+        Json::parse(R"({"class_name": "AveragePooling1D", "config": {"name": "ap1", "pool_size": 2, "strides": null}})"),
+        Json::parse(R"({"class_name": "GlobalAveragePooling1D", "config": {"name": "ga1", "keepdims": true}})"),
+        Json::parse(R"({"class_name": "GlobalMaxPooling1D", "config": {"name": "gm1"}})"),
+        Json::parse(R"({"class_name": "UpSampling2D", "config": {"name": "up", "size": [2, 3], "interpolation": "bilinear"}})"),
+        Json::parse(R"({"class_name": "UpSampling2D", "config": {"name": "up2"}})"),
+        Json::parse(R"({"class_name": "Cropping2D", "config": {"name": "cr", "cropping": [[1, 0], [2, 3]]}})"),
+        Json::parse(R"({"class_name": "PReLU", "config": {"name": "pr", "shared_axes": [1, 2]}})"),
+        Json::parse(R"({"class_name": "PReLU", "config": {"name": "pr2", "shared_axes": null}})"),
+        Json::parse(R"({"class_name": "Permute", "config": {"name": "pm", "dims": [2, 1, 3]}})"),
     };
     std::vector<bool> seen(static_cast<size_t>(OpType::Count), false);
     for (const Json& j : configs) {
@@ -246,6 +348,82 @@ class TestKerasLayers : public QObject {
     // Written floats are the shortest decimals that read back as the same float.
     auto bn = layerFromKeras("BatchNormalization", Json::parse(R"({"epsilon": 0.001, "momentum": 0.99})"), "bn");
     QCOMPARE(layerToKeras(*bn.value())->at("config")["epsilon"].dump(), std::string("0.001"));
+  }
+
+  // tf.keras 2.4+ records x + y, x * 0.5, 2.0 - x ... as TFOpLambda layers with the second
+  // operand in the call's kwargs; the graph reader turns them into merge / Rescaling layers.
+  void tfOpLambdaElementwise() {
+    const char* tfop = R"({"class_name": "TFOpLambda", "config": {"name": "%1", "trainable": true,
+        "dtype": "float32", "function": "%2"}, "name": "%1", "inbound_nodes": [%3]})";
+    auto layer = [&](const char* name, const char* fn, const char* call) {
+      return QString::fromLatin1(tfop).arg(QLatin1String(name), QLatin1String(fn), QLatin1String(call));
+    };
+    const QString input = QStringLiteral(R"({"class_name": "InputLayer", "config": {"batch_input_shape":
+        [null, 3], "dtype": "float32", "sparse": false, "ragged": false, "name": "%1"}, "name": "%1",
+        "inbound_nodes": []})");
+    QStringList layers = {
+        input.arg(QLatin1String("a")), input.arg(QLatin1String("b")),
+        layer("tf.__operators__.add", "__operators__.add", R"(["a", 0, 0, {"y": ["b", 0, 0], "name": null}])"),
+        layer("tf.math.multiply", "math.multiply", R"(["tf.__operators__.add", 0, 0, {"y": 0.5, "name": null}])"),
+        layer("tf.math.subtract", "math.subtract", R"(["tf.math.multiply", 0, 0, {"y": ["b", 0, 0], "name": null}])"),
+        layer("tf.math.subtract_1", "math.subtract",
+              R"(["_CONSTANT_VALUE", -1, 2.0, {"y": ["tf.math.subtract", 0, 0], "name": null}])"),
+        layer("tf.math.multiply_1", "math.multiply", R"(["tf.math.subtract", 0, 0, {"y": ["a", 0, 0]}])")};
+    auto model = [&](const QStringList& ls, const char* out) {
+      return Json::parse(QStringLiteral(R"({"class_name": "Functional", "config": {"name": "model", "layers": [%1],
+          "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [%2]}})")
+                             .arg(ls.join(QLatin1Char(',')), QLatin1String(out))
+                             .toStdString());
+    };
+    auto g = keras::parseModelConfig(model(layers, R"(["tf.math.subtract_1", 0, 0], ["tf.math.multiply_1", 0, 0])"));
+    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+    std::vector<std::string> classes;
+    for (const auto& n : g->nodes) classes.push_back(n.className);
+    QCOMPARE(classes, (std::vector<std::string>{"InputLayer", "InputLayer", "Add", "Rescaling", "Subtract",
+                                                "Rescaling", "Multiply"}));
+    QCOMPARE(g->nodes[4].inputs, (std::vector<int>{3, 1}));  // (a + b) * 0.5 - b
+    QCOMPARE(g->warnings.size(), size_t(5));
+    QVERIFY2(g->warnings[0].find("'tf.__operators__.add' (TFOpLambda) (tf.__operators__.add) is imported as an "
+                                 "equivalent Add layer") != std::string::npos, g->warnings[0].c_str());
+
+    // Build and run it: a = [1, 2, 3], b = [4, 5, 7].
+    Model m;
+    for (const auto& n : g->nodes) {
+      auto l = layerFromKeras(n.className, n.config, n.name);
+      QVERIFY2(l.ok(), l.ok() ? "" : l.error().message.c_str());
+      if (n.isInput) m.addInput(n.name, dynamic_cast<const InputLayer&>(*l.value()).shape());
+      else m.add(std::move(l.value()), n.inputs);
+    }
+    m.setOutputs(g->outputs);
+    QVERIFY(m.build().ok());
+    QCOMPARE(dynamic_cast<const Rescaling&>(*m.node(5).layer).options().scale, -1.0f);  // 2 - x
+    QCOMPARE(dynamic_cast<const Rescaling&>(*m.node(5).layer).options().offset, 2.0f);
+    Tensor a(Shape{1, 3}), b(Shape{1, 3});
+    const float av[] = {1, 2, 3}, bv[] = {4, 5, 7};
+    std::copy(av, av + 3, a.data());
+    std::copy(bv, bv + 3, b.data());
+    Executor ex(m);
+    auto outs = ex.forward({&a, &b}, RunContext{});
+    // d = (a + b) · 0.5 − b = [-1.5, -1.5, -2];  2 − d;  d · a
+    const float e0[] = {3.5f, 3.5f, 4.0f}, e1[] = {-1.5f, -3.0f, -6.0f};
+    for (int i = 0; i < 3; ++i) {
+      QCOMPARE((*outs[0])[size_t(i)], e0[i]);
+      QCOMPARE((*outs[1])[size_t(i)], e1[i]);
+    }
+
+    // Other TensorFlow functions and constant tensors stay refused, with the reason.
+    QStringList other = layers.mid(0, 2);
+    other << layer("tf.math.truediv", "math.truediv", R"(["a", 0, 0, {"y": ["b", 0, 0], "name": null}])");
+    auto div = keras::parseModelConfig(model(other, R"(["tf.math.truediv", 0, 0])"));
+    QVERIFY(!div.ok());
+    QVERIFY2(div.error().message.rfind("Layer 'tf.math.truediv' (TFOpLambda) is the raw TensorFlow operation "
+                                       "tf.math.truediv", 0) == 0, div.error().message.c_str());
+    QStringList constant = layers.mid(0, 2);
+    constant << layer("tf.math.multiply", "math.multiply", R"(["a", 0, 0, {"y": [[1.0, 2.0, 3.0]]}])");
+    auto cst = keras::parseModelConfig(model(constant, R"(["tf.math.multiply", 0, 0])"));
+    QVERIFY(!cst.ok());
+    QVERIFY2(cst.error().message.find("is a constant tensor; only a single number is supported") !=
+             std::string::npos, cst.error().message.c_str());
   }
 
   void trainingConfigForms() {

@@ -1,0 +1,33 @@
+#pragma once
+// GlobalMaxPooling1D: (N, L, C) -> (N, C), or (N, 1, C) with keepDims;
+// y[n, c] = max over the L steps of x[n, ·, c]; the gradient goes to the (first) maximum,
+// recorded by the training forward.
+#include <cstdint>
+#include <vector>
+
+#include "engine/layers/layer.h"
+#include "engine/layers/pooling1d_options.h"
+
+namespace qat {
+
+class GlobalMaxPooling1D : public Layer {
+ public:
+  GlobalMaxPooling1D(std::string name, GlobalPooling1DOptions opt = {})
+      : Layer(std::move(name)), opt_(opt) {}
+  OpType op() const override { return OpType::GlobalMaxPooling1D; }
+  std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
+  const GlobalPooling1DOptions& options() const { return opt_; }
+
+  void forward(TensorList in, Tensor& out, const RunContext& ctx) override;
+  void backward(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
+                const RunContext& ctx) override;
+
+ protected:
+  Expected<Shape> doBuild(const std::vector<Shape>& inputs) override;
+
+ private:
+  GlobalPooling1DOptions opt_;
+  std::vector<int32_t> argmax_;  // (N, C) step index of each maximum; training only
+};
+
+}  // namespace qat
