@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "common/gradcheck.h"
+#include "common/model_compare.h"
+#include "engine/io/keras_model.h"
 #include "engine/layers/average_pooling1d.h"
 #include "engine/layers/conv1d.h"
 #include "engine/layers/conv2d_transpose.h"
@@ -462,6 +464,58 @@ class TestLayersExtra : public QObject {
     QVERIFY(buildError(bad, Shape{3, 4}).find("not a permutation of 1..2") != std::string::npos);
     Permute wrongRank("w", {{2, 1}});
     QVERIFY(buildError(wrongRank, Shape{3, 4, 5}).find("per-sample axes") != std::string::npos);
+  }
+
+  // ------------------------------------------------------------------ Keras file round trip
+  // Every new layer inside models saved as Keras HDF5 and loaded back: same graph,
+  // options and parameters bit for bit (Keras weight layouts), identical outputs.
+  void kerasFileRoundTrip() {
+    QTemporaryDir dir;
+    Model seq;
+    seq.name = "sequence";
+    int x = seq.addInput("in", Shape{8, 3});
+    const int conv = seq.add<Conv1D>({x}, "conv1d", Conv1DOptions{4, 3, 1, 1, Conv1DPadding::Causal, true,
+                                                                  ActivationFn::Relu});
+    x = seq.add<MaxPooling1D>({conv}, "max_pooling1d", Pooling1DOptions{2, 0, Padding::Valid});
+    x = seq.add<PReLU>({x}, "p_re_lu", PReLUOptions{{1}});
+    x = seq.add<AveragePooling1D>({x}, "average_pooling1d", Pooling1DOptions{2, 1, Padding::Same});
+    x = seq.add<Permute>({x}, "permute", PermuteOptions{{2, 1}});
+    x = seq.add<GlobalMaxPooling1D>({x}, "global_max_pooling1d");
+    const int avg = seq.add<GlobalAveragePooling1D>({conv}, "global_average_pooling1d", GlobalPooling1DOptions{true});
+    seq.setOutputs({x, avg});
+
+    Model img;
+    img.name = "image";
+    int y = img.addInput("in", Shape{4, 4, 2});
+    Conv2DTransposeOptions t;
+    t.filters = 3;
+    t.strideH = t.strideW = 2;
+    t.padding = Padding::Same;
+    t.outputPadding = std::array<int, 2>{1, 1};
+    y = img.add<Conv2DTranspose>({y}, "conv2d_transpose", t);
+    y = img.add<Cropping2D>({y}, "cropping2d", Cropping2DOptions{1, 1, 2, 0});
+    y = img.add<UpSampling2D>({y}, "up_sampling2d", UpSampling2DOptions{2, 1, Interpolation::Bilinear});
+    y = img.add<PReLU>({y}, "p_re_lu", PReLUOptions{{1, 2}});
+    img.setOutputs({y});
+
+    for (Model* m : {&seq, &img}) {
+      QVERIFY(m->build().ok());
+      Rng rng(21);
+      m->initialize(rng);
+      for (Param* p : m->params())  // PReLU's alpha and the biases start at zero
+        for (size_t i = 0; i < p->value.size(); ++i) p->value[i] += rng.uniform(-0.2f, 0.2f);
+      const std::string path = dir.filePath(QString::fromStdString(m->name + ".h5")).toStdString();
+      Status st = saveKerasModel(*m, path);
+      QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+      auto back = loadKerasModel(path);
+      QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+      const std::string diff = test::modelDifference(*m, back.value());
+      QVERIFY2(diff.empty(), diff.c_str());
+      const Shape in = m->node(0).shape;
+      const std::string out = test::outputDifference(*m, back.value(), {random(in.withBatch(2), 22)});
+      QVERIFY2(out.empty(), out.c_str());
+    }
+    QCOMPARE(img.node(img.outputs()[0]).shape, (Shape{12, 6, 3}));  // (4·2 − 2)·2, 4·2 − 2, 3
   }
 };
 
