@@ -10,7 +10,7 @@ using namespace qat;
 namespace {
 Param scalarParam(float value, float grad) {
   Param p;
-  p.name = "w";
+  p.name.assign(1, 'w');  // (not = "w": GCC 12 -Wrestrict false positive)
   p.value = Tensor(Shape{1}, value);
   p.grad = Tensor(Shape{1}, grad);
   return p;
