@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package QAT Studio needs to build, run and test.
 # Idempotent: runs `apt-get update` at most once and installs only what is missing.
-# Works as root or through sudo. Usage: packaging/install-deps.sh [--runtime-only]
+# Works as root or through sudo. Usage: packaging/install-deps.sh
 set -euo pipefail
 
 BUILD_PKGS=(
