@@ -52,8 +52,7 @@ void Conv1D::initialize(Rng& rng) {
 }
 
 std::vector<Param*> Conv1D::params() {
-  if (opt_.useBias) return {&kernel_, &bias_};
-  return {&kernel_};
+  return kernelsThenBias({&kernel_}, bias_, opt_.useBias);
 }
 
 // z (N, OL, F) = conv(x (N, L, C) viewed as (N, 1, L, C), kernel) + bias ; out = act(z)
@@ -62,12 +61,10 @@ void Conv1D::forward(TensorList in, Tensor& out, const RunContext& ctx) {
   ConvGeometry g = geo_;
   g.N = x.dim(0);
   out.resize(outputShape().withBatch(g.N));
-  const bool keepPre = opt_.activation != ActivationFn::Linear;
-  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
-  if (&z != &out) z.resize(out.shape());
+  Tensor& z = act_.preactTarget(out, ctx);
   conv2dForward(g, x.data(), kernel_.value.data(), opt_.useBias ? bias_.value.data() : nullptr,
                 z.data(), ws_);
-  if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), g.Cout);
+  act_.finishForward(out);
 }
 
 // dz = dout ⊙ act'(z); then the 2-D backward on the same (N, 1, L, C) view.
@@ -76,13 +73,7 @@ void Conv1D::backward(TensorList in, const Tensor& out, const Tensor& dout, Grad
   const Tensor& x = *in[0];
   ConvGeometry g = geo_;
   g.N = x.dim(0);
-  const float* dz = dout.data();
-  if (opt_.activation != ActivationFn::Linear) {
-    dz_.resize(dout.shape());
-    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
-                       dout.size(), g.Cout);
-    dz = dz_.data();
-  }
+  const float* dz = act_.gradientBeforeActivation(out, dout);
   float* dk = kernel_.trainable ? kernel_.grad.data() : nullptr;
   float* db = opt_.useBias && bias_.trainable ? bias_.grad.data() : nullptr;
   conv2dBackward(g, x.data(), kernel_.value.data(), dz, din[0] ? din[0]->data() : nullptr, dk, db,

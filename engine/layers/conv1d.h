@@ -8,6 +8,7 @@
 #include "engine/kernels/conv2d.h"
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 
 namespace qat {
 
@@ -25,7 +26,7 @@ struct Conv1DOptions {
 
 class Conv1D : public Layer {
  public:
-  Conv1D(std::string name, Conv1DOptions opt = {}) : Layer(std::move(name)), opt_(opt) {}
+  Conv1D(std::string name, Conv1DOptions opt = {}) : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::Conv1D; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const Conv1DOptions& options() const { return opt_; }
@@ -48,8 +49,7 @@ class Conv1D : public Layer {
   Conv1DOptions opt_;
   Param kernel_, bias_;
   ConvGeometry geo_;
-  Tensor preact_;     // (N, OL, filters) before the activation; training only
-  Tensor dz_;         // (N, OL, filters) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z (N, OL, filters)
   ConvWorkspace ws_;  // im2col tiles and per-thread partial gradients, reused
 };
 

@@ -1,5 +1,6 @@
 #include "engine/layers/conv2d.h"
 
+#include "engine/layers/conv_window.h"
 #include "engine/layers/init.h"
 #include "engine/layers/spatial_checks.h"
 
@@ -8,26 +9,10 @@ namespace qat {
 Expected<Shape> Conv2D::doBuild(const std::vector<Shape>& inputs) {
   if (auto p = imageInputProblem(inputs); !p.empty()) return layerError(p);
   if (opt_.filters <= 0) return layerError(cat("filters must be positive, got ", std::to_string(opt_.filters)));
-  if (auto p = windowProblem("kernel_size", opt_.kernelH, opt_.kernelW, opt_.strideH, opt_.strideW,
-                             opt_.dilationH, opt_.dilationW);
-      !p.empty())
-    return layerError(p);
+  if (auto p = convWindowProblem(opt_); !p.empty()) return layerError(p);
   const Shape& in = inputs[0];
-  ConvGeometry g;
-  g.H = in[0];
-  g.W = in[1];
-  g.Cin = in[2];
-  g.KH = opt_.kernelH;
-  g.KW = opt_.kernelW;
-  g.Cout = opt_.filters;
-  g.strideH = opt_.strideH;
-  g.strideW = opt_.strideW;
-  g.dilationH = opt_.dilationH;
-  g.dilationW = opt_.dilationW;
-  g.setPadding(opt_.padding);
-  if (auto p = windowFitProblem("kernel", in, g.KH, g.KW, g.dilationH, g.dilationW, g.OH, g.OW);
-      !p.empty())
-    return layerError(p);
+  const ConvGeometry g = convWindowGeometry(opt_, in[0], in[1], in[2], opt_.filters);
+  if (auto p = kernelFitProblem(in, g); !p.empty()) return layerError(p);
   geo_ = g;
   ensureParam(kernel_, "kernel", Shape{g.KH, g.KW, g.Cin, g.Cout});
   if (opt_.useBias) ensureParam(bias_, "bias", Shape{g.Cout});
@@ -42,8 +27,7 @@ void Conv2D::initialize(Rng& rng) {
 }
 
 std::vector<Param*> Conv2D::params() {
-  if (opt_.useBias) return {&kernel_, &bias_};
-  return {&kernel_};
+  return kernelsThenBias({&kernel_}, bias_, opt_.useBias);
 }
 
 // z (N, OH, OW, F) = conv(x (N, H, W, C), kernel) + bias ; out = act(z)
@@ -52,12 +36,10 @@ void Conv2D::forward(TensorList in, Tensor& out, const RunContext& ctx) {
   ConvGeometry g = geo_;
   g.N = x.dim(0);
   out.resize(outputShape().withBatch(g.N));
-  const bool keepPre = opt_.activation != ActivationFn::Linear;
-  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
-  if (&z != &out) z.resize(out.shape());
+  Tensor& z = act_.preactTarget(out, ctx);
   conv2dForward(g, x.data(), kernel_.value.data(), opt_.useBias ? bias_.value.data() : nullptr,
                 z.data(), ws_);
-  if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), g.Cout);
+  act_.finishForward(out);
 }
 
 // dz = dout ⊙ act'(z); then dx = conv_backward_input(dz), dkernel += ..., dbias += Σ dz
@@ -66,13 +48,7 @@ void Conv2D::backward(TensorList in, const Tensor& out, const Tensor& dout, Grad
   const Tensor& x = *in[0];
   ConvGeometry g = geo_;
   g.N = x.dim(0);
-  const float* dz = dout.data();
-  if (opt_.activation != ActivationFn::Linear) {
-    dz_.resize(dout.shape());
-    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
-                       dout.size(), g.Cout);
-    dz = dz_.data();
-  }
+  const float* dz = act_.gradientBeforeActivation(out, dout);
   // Frozen parameters have no grad buffer: skip their gradient entirely.
   float* dk = kernel_.trainable ? kernel_.grad.data() : nullptr;
   float* db = opt_.useBias && bias_.trainable ? bias_.grad.data() : nullptr;

@@ -5,6 +5,7 @@
 #include "engine/kernels/conv2d.h"
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 #include "engine/layers/padding.h"
 
 namespace qat {
@@ -21,7 +22,7 @@ struct Conv2DOptions {
 
 class Conv2D : public Layer {
  public:
-  Conv2D(std::string name, Conv2DOptions opt = {}) : Layer(std::move(name)), opt_(opt) {}
+  Conv2D(std::string name, Conv2DOptions opt = {}) : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::Conv2D; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const Conv2DOptions& options() const { return opt_; }
@@ -44,8 +45,7 @@ class Conv2D : public Layer {
   Conv2DOptions opt_;
   Param kernel_, bias_;
   ConvGeometry geo_;
-  Tensor preact_;      // (N, OH, OW, filters) before the activation; training only
-  Tensor dz_;          // (N, OH, OW, filters) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z (N, OH, OW, filters)
   ConvWorkspace ws_;   // im2col tiles and per-thread partial gradients, reused
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/layers/conv_window.h"
 #include "engine/layers/init.h"
 #include "engine/layers/spatial_checks.h"
 
@@ -22,10 +23,7 @@ long long deconvOutputLength(int in, int kernel, Padding p, int outPad, int stri
 Expected<Shape> Conv2DTranspose::doBuild(const std::vector<Shape>& inputs) {
   if (auto p = imageInputProblem(inputs); !p.empty()) return layerError(p);
   if (opt_.filters <= 0) return layerError(cat("filters must be positive, got ", std::to_string(opt_.filters)));
-  if (auto p = windowProblem("kernel_size", opt_.kernelH, opt_.kernelW, opt_.strideH, opt_.strideW,
-                             opt_.dilationH, opt_.dilationW);
-      !p.empty())
-    return layerError(p);
+  if (auto p = convWindowProblem(opt_); !p.empty()) return layerError(p);
   int opH = -1, opW = -1;
   if (opt_.outputPadding) {
     opH = (*opt_.outputPadding)[0];
@@ -41,18 +39,7 @@ Expected<Shape> Conv2DTranspose::doBuild(const std::vector<Shape>& inputs) {
     return layerError(cat("the output size (", std::to_string(oh), ", ", std::to_string(ow),
                           ") for the input ", in.str(), " is not usable"));
   // The conv this layer transposes: (OH, OW, filters) -> (H, W, in).
-  ConvGeometry g;
-  g.H = int(oh);
-  g.W = int(ow);
-  g.Cin = opt_.filters;
-  g.KH = opt_.kernelH;
-  g.KW = opt_.kernelW;
-  g.Cout = in[2];
-  g.strideH = opt_.strideH;
-  g.strideW = opt_.strideW;
-  g.dilationH = opt_.dilationH;
-  g.dilationW = opt_.dilationW;
-  g.setPadding(opt_.padding);
+  const ConvGeometry g = convWindowGeometry(opt_, int(oh), int(ow), opt_.filters, in[2]);
   // TensorFlow refuses the same mismatch (conv2d_backprop_input: sizes do not match),
   // e.g. 'same' padding, an even kernel and output_padding 0.
   if (g.OH != in[0] || g.OW != in[1])
@@ -73,8 +60,7 @@ void Conv2DTranspose::initialize(Rng& rng) {
 }
 
 std::vector<Param*> Conv2DTranspose::params() {
-  if (opt_.useBias) return {&kernel_, &bias_};
-  return {&kernel_};
+  return kernelsThenBias({&kernel_}, bias_, opt_.useBias);
 }
 
 // z (N, OH, OW, F) = conv_g backward-input of x (N, H, W, C) + bias ; out = act(z)
@@ -83,9 +69,7 @@ void Conv2DTranspose::forward(TensorList in, Tensor& out, const RunContext& ctx)
   ConvGeometry g = geo_;
   g.N = x.dim(0);
   out.resize(outputShape().withBatch(g.N));
-  const bool keepPre = opt_.activation != ActivationFn::Linear;
-  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
-  if (&z != &out) z.resize(out.shape());
+  Tensor& z = act_.preactTarget(out, ctx);
   // The conv's "dy" is x; its "dx" is z (overwritten). No filter gradient: the conv's
   // own input is not needed.
   conv2dBackward(g, nullptr, kernel_.value.data(), x.data(), z.data(), nullptr, nullptr, ws_);
@@ -96,7 +80,7 @@ void Conv2DTranspose::forward(TensorList in, Tensor& out, const RunContext& ctx)
     for (size_t r = 0, rows = z.size() / size_t(F); r < rows; ++r)
       for (int f = 0; f < F; ++f) zp[r * F + f] += b[f];
   }
-  if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), g.Cin);
+  act_.finishForward(out);
 }
 
 // dz = dout ⊙ act'(z); dx = conv_g(dz); dkernel += filter grad of conv_g with input dz and
@@ -107,13 +91,7 @@ void Conv2DTranspose::backward(TensorList in, const Tensor& out, const Tensor& d
   ConvGeometry g = geo_;
   g.N = x.dim(0);
   const int F = g.Cin;
-  const float* dz = dout.data();
-  if (opt_.activation != ActivationFn::Linear) {
-    dz_.resize(dout.shape());
-    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
-                       dout.size(), F);
-    dz = dz_.data();
-  }
+  const float* dz = act_.gradientBeforeActivation(out, dout);
   if (din[0]) conv2dForward(g, dz, kernel_.value.data(), nullptr, din[0]->data(), ws_);
   if (kernel_.trainable)
     conv2dBackward(g, dz, kernel_.value.data(), x.data(), nullptr, kernel_.grad.data(), nullptr, ws_);

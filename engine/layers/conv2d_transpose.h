@@ -20,6 +20,7 @@
 #include "engine/kernels/conv2d.h"
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 #include "engine/layers/padding.h"
 
 namespace qat {
@@ -38,7 +39,7 @@ struct Conv2DTransposeOptions {
 class Conv2DTranspose : public Layer {
  public:
   Conv2DTranspose(std::string name, Conv2DTransposeOptions opt = {})
-      : Layer(std::move(name)), opt_(opt) {}
+      : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::Conv2DTranspose; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const Conv2DTransposeOptions& options() const { return opt_; }
@@ -61,8 +62,7 @@ class Conv2DTranspose : public Layer {
   Conv2DTransposeOptions opt_;
   Param kernel_, bias_;
   ConvGeometry geo_;
-  Tensor preact_;     // (N, OH, OW, filters) before the activation; training only
-  Tensor dz_;         // (N, OH, OW, filters) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z (N, OH, OW, filters)
   ConvWorkspace ws_;  // im2col tiles and per-thread partial gradients, reused
 };
 

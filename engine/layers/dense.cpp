@@ -23,8 +23,7 @@ void Dense::initialize(Rng& rng) {
 }
 
 std::vector<Param*> Dense::params() {
-  if (opt_.useBias) return {&kernel_, &bias_};
-  return {&kernel_};
+  return kernelsThenBias({&kernel_}, bias_, opt_.useBias);
 }
 
 void Dense::forward(TensorList in, Tensor& out, const RunContext& ctx) {
@@ -32,16 +31,14 @@ void Dense::forward(TensorList in, Tensor& out, const RunContext& ctx) {
   const int in_dim = kernel_.value.dim(0), units = opt_.units;
   const int rows = static_cast<int>(x.size() / static_cast<size_t>(in_dim));
   out.resize(outputShape().withBatch(x.dim(0)));
-  const bool keepPre = opt_.activation != ActivationFn::Linear;
-  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
-  if (&z != &out) z.resize(out.shape());
+  Tensor& z = act_.preactTarget(out, ctx);
   float* zp = z.data();
   if (opt_.useBias) {
     for (int r = 0; r < rows; ++r) std::copy_n(bias_.value.data(), units, zp + size_t(r) * units);
   }
   sgemm(false, false, rows, units, in_dim, 1.0f, x.data(), in_dim, kernel_.value.data(), units,
         opt_.useBias ? 1.0f : 0.0f, zp, units);
-  if (keepPre) activationForward(opt_.activation, zp, out.data(), out.size(), units);
+  act_.finishForward(out);
 }
 
 void Dense::backward(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
@@ -49,13 +46,7 @@ void Dense::backward(TensorList in, const Tensor& out, const Tensor& dout, GradL
   const Tensor& x = *in[0];
   const int in_dim = kernel_.value.dim(0), units = opt_.units;
   const int rows = static_cast<int>(x.size() / static_cast<size_t>(in_dim));
-  const float* dz = dout.data();
-  if (opt_.activation != ActivationFn::Linear) {
-    dz_.resize(dout.shape());
-    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
-                       dout.size(), units);
-    dz = dz_.data();
-  }
+  const float* dz = act_.gradientBeforeActivation(out, dout);
   // dW (in, units) += xᵀ · dz
   sgemm(true, false, in_dim, units, rows, 1.0f, x.data(), in_dim, dz, units, 1.0f,
         kernel_.grad.data(), units);

@@ -3,6 +3,7 @@
 // kernel (in, units), bias (units). Inputs of rank > 1 apply to the last axis like Keras.
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 
 namespace qat {
 
@@ -14,7 +15,7 @@ struct DenseOptions {
 
 class Dense : public Layer {
  public:
-  Dense(std::string name, DenseOptions opt) : Layer(std::move(name)), opt_(opt) {}
+  Dense(std::string name, DenseOptions opt) : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::Dense; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const DenseOptions& options() const { return opt_; }
@@ -34,8 +35,7 @@ class Dense : public Layer {
  private:
   DenseOptions opt_;
   Param kernel_, bias_;
-  Tensor preact_;  // (rows, units) x·W + b before the activation; training only
-  Tensor dz_;      // (rows, units) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z = x·W + b (rows, units)
 };
 
 }  // namespace qat

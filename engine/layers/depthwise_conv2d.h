@@ -6,6 +6,7 @@
 #include "engine/kernels/conv2d.h"
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 #include "engine/layers/padding.h"
 
 namespace qat {
@@ -23,7 +24,7 @@ struct DepthwiseConv2DOptions {
 class DepthwiseConv2D : public Layer {
  public:
   DepthwiseConv2D(std::string name, DepthwiseConv2DOptions opt = {})
-      : Layer(std::move(name)), opt_(opt) {}
+      : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::DepthwiseConv2D; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const DepthwiseConv2DOptions& options() const { return opt_; }
@@ -46,8 +47,7 @@ class DepthwiseConv2D : public Layer {
   DepthwiseConv2DOptions opt_;
   Param kernel_, bias_;
   ConvGeometry geo_;
-  Tensor preact_;     // (N, OH, OW, in·M) before the activation; training only
-  Tensor dz_;         // (N, OH, OW, in·M) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z (N, OH, OW, in·M)
   ConvWorkspace ws_;  // per-thread partial kernel gradients
 };
 

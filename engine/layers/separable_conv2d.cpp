@@ -1,6 +1,7 @@
 #include "engine/layers/separable_conv2d.h"
 
 #include "engine/kernels/depthwise_conv2d.h"
+#include "engine/layers/conv_window.h"
 #include "engine/layers/init.h"
 #include "engine/layers/spatial_checks.h"
 
@@ -11,26 +12,10 @@ Expected<Shape> SeparableConv2D::doBuild(const std::vector<Shape>& inputs) {
   if (opt_.filters <= 0) return layerError(cat("filters must be positive, got ", std::to_string(opt_.filters)));
   if (opt_.depthMultiplier <= 0)
     return layerError(cat("depth_multiplier must be positive, got ", std::to_string(opt_.depthMultiplier)));
-  if (auto p = windowProblem("kernel_size", opt_.kernelH, opt_.kernelW, opt_.strideH, opt_.strideW,
-                             opt_.dilationH, opt_.dilationW);
-      !p.empty())
-    return layerError(p);
+  if (auto p = convWindowProblem(opt_); !p.empty()) return layerError(p);
   const Shape& in = inputs[0];
-  ConvGeometry d;
-  d.H = in[0];
-  d.W = in[1];
-  d.Cin = in[2];
-  d.KH = opt_.kernelH;
-  d.KW = opt_.kernelW;
-  d.Cout = in[2] * opt_.depthMultiplier;
-  d.strideH = opt_.strideH;
-  d.strideW = opt_.strideW;
-  d.dilationH = opt_.dilationH;
-  d.dilationW = opt_.dilationW;
-  d.setPadding(opt_.padding);
-  if (auto p = windowFitProblem("kernel", in, d.KH, d.KW, d.dilationH, d.dilationW, d.OH, d.OW);
-      !p.empty())
-    return layerError(p);
+  const ConvGeometry d = convWindowGeometry(opt_, in[0], in[1], in[2], in[2] * opt_.depthMultiplier);
+  if (auto p = kernelFitProblem(in, d); !p.empty()) return layerError(p);
   ConvGeometry pw;  // 1x1, stride 1, unpadded: the sgemm-only path
   pw.H = d.OH;
   pw.W = d.OW;
@@ -54,8 +39,7 @@ void SeparableConv2D::initialize(Rng& rng) {
 }
 
 std::vector<Param*> SeparableConv2D::params() {
-  if (opt_.useBias) return {&depthwise_, &pointwise_, &bias_};
-  return {&depthwise_, &pointwise_};
+  return kernelsThenBias({&depthwise_, &pointwise_}, bias_, opt_.useBias);
 }
 
 // mid = depthwise(x) ; z = mid · pointwise + bias ; out = act(z)
@@ -67,12 +51,10 @@ void SeparableConv2D::forward(TensorList in, Tensor& out, const RunContext& ctx)
   mid_.resize(Shape{N, d.OH, d.OW, d.Cout});
   depthwiseConv2dForward(d, x.data(), depthwise_.value.data(), nullptr, mid_.data(), ws_);
   out.resize(outputShape().withBatch(N));
-  const bool keepPre = opt_.activation != ActivationFn::Linear;
-  Tensor& z = (keepPre && ctx.training) ? preact_ : out;
-  if (&z != &out) z.resize(out.shape());
+  Tensor& z = act_.preactTarget(out, ctx);
   conv2dForward(p, mid_.data(), pointwise_.value.data(),
                 opt_.useBias ? bias_.value.data() : nullptr, z.data(), ws_);
-  if (keepPre) activationForward(opt_.activation, z.data(), out.data(), out.size(), p.Cout);
+  act_.finishForward(out);
 }
 
 // dz = dout ⊙ act'(z) ; dmid = dz · pointwiseᵀ, dpointwise += midᵀ · dz, dbias += Σ dz ;
@@ -83,13 +65,7 @@ void SeparableConv2D::backward(TensorList in, const Tensor& out, const Tensor& d
   const int N = x.dim(0);
   ConvGeometry d = dgeo_, p = pgeo_;
   d.N = p.N = N;
-  const float* dz = dout.data();
-  if (opt_.activation != ActivationFn::Linear) {
-    dz_.resize(dout.shape());
-    activationBackward(opt_.activation, preact_.data(), out.data(), dout.data(), dz_.data(),
-                       dout.size(), p.Cout);
-    dz = dz_.data();
-  }
+  const float* dz = act_.gradientBeforeActivation(out, dout);
   dmid_.resize(mid_.shape());
   float* dp = pointwise_.trainable ? pointwise_.grad.data() : nullptr;
   float* db = opt_.useBias && bias_.trainable ? bias_.grad.data() : nullptr;

@@ -7,6 +7,7 @@
 #include "engine/kernels/conv2d.h"
 #include "engine/layers/activation_fn.h"
 #include "engine/layers/layer.h"
+#include "engine/layers/weighted_layer.h"
 #include "engine/layers/padding.h"
 
 namespace qat {
@@ -25,7 +26,7 @@ struct SeparableConv2DOptions {
 class SeparableConv2D : public Layer {
  public:
   SeparableConv2D(std::string name, SeparableConv2DOptions opt = {})
-      : Layer(std::move(name)), opt_(opt) {}
+      : Layer(std::move(name)), opt_(opt), act_(opt.activation) {}
   OpType op() const override { return OpType::SeparableConv2D; }
   std::unique_ptr<Layer> clone() const override { return cloneAs(*this); }
   const SeparableConv2DOptions& options() const { return opt_; }
@@ -49,8 +50,7 @@ class SeparableConv2D : public Layer {
   ConvGeometry dgeo_, pgeo_;  // per sample (N = 0): depthwise, then pointwise 1x1
   Tensor mid_;      // (N, OH, OW, in·M) depthwise output, input of the pointwise step
   Tensor dmid_;     // (N, OH, OW, in·M) its gradient
-  Tensor preact_;   // (N, OH, OW, filters) before the activation; training only
-  Tensor dz_;       // (N, OH, OW, filters) scratch for the activation's gradient
+  FusedActivation act_;  // opt_.activation on z (N, OH, OW, filters)
   ConvWorkspace ws_;
 };
 
