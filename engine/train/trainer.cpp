@@ -19,15 +19,11 @@ double secondsSince(Clock::time_point t0) {
 void gatherLossTargets(const Dataset& d, std::span<const int> idx, LossKind kind, int classes,
                    Tensor& out) {
   if (kind == LossKind::SparseCategoricalCrossentropy) return;
-  const int n = static_cast<int>(idx.size());
   if (!d.targets.empty()) {
-    const size_t row = d.targets.size() / static_cast<size_t>(d.targets.dim(0));
-    out.resize(d.targets.shape().withoutBatch().withBatch(n));
-    for (int i = 0; i < n; ++i)
-      std::copy_n(d.targets.data() + static_cast<size_t>(idx[static_cast<size_t>(i)]) * row, row,
-                  out.data() + static_cast<size_t>(i) * row);
+    gatherTargets(d, idx, out);
     return;
   }
+  const int n = static_cast<int>(idx.size());
   out.resize(Shape{n, classes});
   out.zero();
   for (int i = 0; i < n; ++i)

@@ -138,6 +138,31 @@ class TestTrainer : public QObject {
     QCOMPARE(rec.batches, 3);  // 80 samples / 32
     QCOMPARE(r->epochs[0].validation->samples, size_t(20));
   }
+  void learnsFromFloatTargets() {
+    // Binary problem given as float targets (N, 1): blob 0 vs the others.
+    Dataset d = blobs(300, 4);
+    d.targets = Tensor(Shape{300, 1});
+    for (size_t i = 0; i < d.labels.size(); ++i) d.targets[i] = d.labels[i] == 0 ? 1.0f : 0.0f;
+    d.labels.clear();
+    d.numClasses = 0;
+    Model m;
+    int x = m.addInput("input", Shape{2});
+    x = m.add<Dense>({x}, "hidden", DenseOptions{8, true, ActivationFn::Relu});
+    x = m.add<Dense>({x}, "logit", DenseOptions{1, true, ActivationFn::Linear});
+    m.setOutputs({x});
+    QVERIFY(m.build().ok());
+    Rng rng(2);
+    m.initialize(rng);
+    TrainConfig c = config(20);
+    c.loss = {LossKind::BinaryCrossentropy, true};
+    Trainer t(m, c);
+    auto before = t.evaluate(d);
+    QVERIFY2(before.ok(), before.ok() ? "" : before.error().message.c_str());
+    QVERIFY(t.fit(d).ok());
+    auto after = t.evaluate(d);
+    QVERIFY(after.ok());
+    QVERIFY2(after->loss < 0.3 * before->loss, qPrintable(QStringLiteral("%1 -> %2").arg(before->loss).arg(after->loss)));
+  }
   void rejectsMismatchedData() {
     Model m = mlp(1);
     Dataset bad;
