@@ -20,7 +20,6 @@
 namespace qat::keras {
 namespace {
 
-
 // The sliding-window settings every convolution shares.
 struct Window {
   std::array<int, 2> kernel{}, strides{}, dilation{};
@@ -28,6 +27,21 @@ struct Window {
   bool useBias = true;
   ActivationFn activation = ActivationFn::Linear;
 };
+
+// Copies a Window into any of the conv option structs (Conv2D, DepthwiseConv2D,
+// SeparableConv2D, Conv2DTranspose): they share these field names.
+template <class Options>
+void applyWindow(const Window& w, Options& o) {
+  o.kernelH = w.kernel[0];
+  o.kernelW = w.kernel[1];
+  o.strideH = w.strides[0];
+  o.strideW = w.strides[1];
+  o.dilationH = w.dilation[0];
+  o.dilationW = w.dilation[1];
+  o.padding = w.padding;
+  o.useBias = w.useBias;
+  o.activation = w.activation;
+}
 
 Expected<Window> readWindow(const ConfigReader& c) {
   QAT_TRY(c.channelsLast());
@@ -148,15 +162,7 @@ Expected<LayerPtr> conv2dFromKeras(const ConfigReader& c) {
   QAT_KERAS_GET(filters, c.integer({"filters", "nb_filter"}, std::nullopt, 1, kMaxDim));
   Conv2DOptions o;
   o.filters = filters;
-  o.kernelH = w.kernel[0];
-  o.kernelW = w.kernel[1];
-  o.strideH = w.strides[0];
-  o.strideW = w.strides[1];
-  o.dilationH = w.dilation[0];
-  o.dilationW = w.dilation[1];
-  o.padding = w.padding;
-  o.useBias = w.useBias;
-  o.activation = w.activation;
+  applyWindow(w, o);
   return LayerPtr(std::make_unique<Conv2D>(c.name(), o));
 }
 
@@ -176,16 +182,8 @@ Expected<LayerPtr> depthwiseConv2dFromKeras(const ConfigReader& c) {
   QAT_KERAS_GET(w, readWindow(c));
   QAT_KERAS_GET(mult, c.integer({"depth_multiplier"}, 1, 1, kMaxKernel));
   DepthwiseConv2DOptions o;
-  o.kernelH = w.kernel[0];
-  o.kernelW = w.kernel[1];
-  o.strideH = w.strides[0];
-  o.strideW = w.strides[1];
-  o.dilationH = w.dilation[0];
-  o.dilationW = w.dilation[1];
-  o.padding = w.padding;
+  applyWindow(w, o);
   o.depthMultiplier = mult;
-  o.useBias = w.useBias;
-  o.activation = w.activation;
   return LayerPtr(std::make_unique<DepthwiseConv2D>(c.name(), o));
 }
 
@@ -207,16 +205,8 @@ Expected<LayerPtr> separableConv2dFromKeras(const ConfigReader& c) {
   QAT_KERAS_GET(mult, c.integer({"depth_multiplier"}, 1, 1, kMaxKernel));
   SeparableConv2DOptions o;
   o.filters = filters;
-  o.kernelH = w.kernel[0];
-  o.kernelW = w.kernel[1];
-  o.strideH = w.strides[0];
-  o.strideW = w.strides[1];
-  o.dilationH = w.dilation[0];
-  o.dilationW = w.dilation[1];
-  o.padding = w.padding;
+  applyWindow(w, o);
   o.depthMultiplier = mult;
-  o.useBias = w.useBias;
-  o.activation = w.activation;
   return LayerPtr(std::make_unique<SeparableConv2D>(c.name(), o));
 }
 
@@ -338,15 +328,7 @@ Expected<LayerPtr> conv2dTransposeFromKeras(const ConfigReader& c) {
     o.outputPadding = op;
   }
   o.filters = filters;
-  o.kernelH = w.kernel[0];
-  o.kernelW = w.kernel[1];
-  o.strideH = w.strides[0];
-  o.strideW = w.strides[1];
-  o.dilationH = w.dilation[0];
-  o.dilationW = w.dilation[1];
-  o.padding = w.padding;
-  o.useBias = w.useBias;
-  o.activation = w.activation;
+  applyWindow(w, o);
   return LayerPtr(std::make_unique<Conv2DTranspose>(c.name(), o));
 }
 
