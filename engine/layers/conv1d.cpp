@@ -1,6 +1,7 @@
 #include "engine/layers/conv1d.h"
 
 #include "engine/layers/init.h"
+#include "engine/layers/conv_window.h"
 #include "engine/layers/spatial_checks.h"
 
 namespace qat {
@@ -57,27 +58,13 @@ std::vector<Param*> Conv1D::params() {
 
 // z (N, OL, F) = conv(x (N, L, C) viewed as (N, 1, L, C), kernel) + bias ; out = act(z)
 void Conv1D::forward(TensorList in, Tensor& out, const RunContext& ctx) {
-  const Tensor& x = *in[0];
-  ConvGeometry g = geo_;
-  g.N = x.dim(0);
-  out.resize(outputShape().withBatch(g.N));
-  Tensor& z = act_.preactTarget(out, ctx);
-  conv2dForward(g, x.data(), kernel_.value.data(), opt_.useBias ? bias_.value.data() : nullptr,
-                z.data(), ws_);
-  act_.finishForward(out);
+  fusedConvForward(geo_, *in[0], kernel_, opt_.useBias ? &bias_ : nullptr, act_, ws_, outputShape(), out, ctx);
 }
 
 // dz = dout ⊙ act'(z); then the 2-D backward on the same (N, 1, L, C) view.
 void Conv1D::backward(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
                       const RunContext&) {
-  const Tensor& x = *in[0];
-  ConvGeometry g = geo_;
-  g.N = x.dim(0);
-  const float* dz = act_.gradientBeforeActivation(out, dout);
-  float* dk = kernel_.trainable ? kernel_.grad.data() : nullptr;
-  float* db = opt_.useBias && bias_.trainable ? bias_.grad.data() : nullptr;
-  conv2dBackward(g, x.data(), kernel_.value.data(), dz, din[0] ? din[0]->data() : nullptr, dk, db,
-                 ws_);
+  fusedConvBackward(geo_, *in[0], kernel_, opt_.useBias ? &bias_ : nullptr, act_, ws_, out, dout, din[0]);
 }
 
 }  // namespace qat
