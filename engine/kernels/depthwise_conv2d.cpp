@@ -248,16 +248,7 @@ void depthwiseConv2dBackward(const ConvGeometry& g, const float* x, const float*
     }
     if (pw) {
 #pragma omp barrier
-#pragma omp for schedule(static)
-      for (long long i = 0; i < (long long)partSize; ++i) {
-        float s = 0.0f;
-        for (int t = 0; t < nt; ++t) s += ws.part[size_t(t) * partSize + size_t(i)];
-        if (size_t(i) < wSize) {
-          if (dw) dw[i] += s;
-        } else if (db) {
-          db[size_t(i) - wSize] += s;
-        }
-      }
+      reducePartialGrads(ws.part.data(), nt, partSize, wSize, dw, db);
     }
   }
 }

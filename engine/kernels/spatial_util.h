@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the convolution and pooling kernels.
 #include <algorithm>
+#include <cstddef>
 
 namespace qat {
 
@@ -24,6 +25,24 @@ inline TapRange validTaps(int start, int dilation, int size, int taps) {
   r.hi = std::clamp(hi, 0, taps);
   r.lo = std::min(lo, r.hi);
   return r;
+}
+
+// Called by every thread of an OpenMP parallel region, after a barrier: sums the nt
+// per-thread partial gradients (thread t's slice at parts + t·partSize: wSize kernel
+// entries, then the bias entries) into dw and db (either may be null), each thread
+// reducing its own share of the entries.
+inline void reducePartialGrads(const float* parts, int nt, size_t partSize, size_t wSize, float* dw,
+                               float* db) {
+#pragma omp for schedule(static)
+  for (long long i = 0; i < (long long)partSize; ++i) {
+    float s = 0.0f;
+    for (int t = 0; t < nt; ++t) s += parts[size_t(t) * partSize + size_t(i)];
+    if (size_t(i) < wSize) {
+      if (dw) dw[i] += s;
+    } else if (db) {
+      db[size_t(i) - wSize] += s;
+    }
+  }
 }
 
 }  // namespace qat
