@@ -41,6 +41,11 @@ enum class OpType {
   Cropping2D,
   PReLU,
   Permute,
+  // Quantization nodes (engine/quant/); they exist only in quantized models, never in
+  // Keras files.
+  FakeQuant,         // an activation/output/input quantizer as its own node
+  QuantizeWrapper,   // a layer whose weights are fake-quantized
+  FoldedBatchNorm,   // Conv2D/DepthwiseConv2D/Dense + BatchNormalization folded for QAT
   Count
 };
 
@@ -61,12 +66,17 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(OpType::Count)
     "AveragePooling1D",  "GlobalAveragePooling1D",
     "GlobalMaxPooling1D", "UpSampling2D",
     "Cropping2D",        "PReLU",
-    "Permute",
+    "Permute",           "FakeQuant",
+    "QuantizeWrapper",   "FoldedBatchNorm",
 };
 static_assert(kOpTypeNames.size() == static_cast<size_t>(OpType::Count),
               "kOpTypeNames must list one name per OpType");
 
 inline std::string_view opTypeName(OpType t) { return kOpTypeNames[static_cast<size_t>(t)]; }
+
+inline bool isQuantizationOp(OpType t) {
+  return t == OpType::FakeQuant || t == OpType::QuantizeWrapper || t == OpType::FoldedBatchNorm;
+}
 
 inline std::optional<OpType> opTypeFromName(std::string_view name) {
   for (size_t i = 0; i < kOpTypeNames.size(); ++i)

@@ -343,6 +343,10 @@ const std::array<Mapping, static_cast<size_t>(OpType::Count)>& mappings() {
       {OpType::Cropping2D, {"Cropping2D"}, cropping2dFromKeras, cropping2dToKeras},
       {OpType::PReLU, {"PReLU"}, preluFromKeras, preluToKeras},
       {OpType::Permute, {"Permute"}, permuteFromKeras, permuteToKeras},
+      // Quantized models are saved as checkpoints (engine/quant/checkpoint.h), not as Keras.
+      {OpType::FakeQuant, {}, nullptr, nullptr},
+      {OpType::QuantizeWrapper, {}, nullptr, nullptr},
+      {OpType::FoldedBatchNorm, {}, nullptr, nullptr},
   }};
   return table;
 }
@@ -411,7 +415,7 @@ bool isKerasModelClass(std::string_view className) {
 std::string supportedKerasClasses() {
   std::string s;
   for (const auto& m : keras::mappings())
-    if (m.op != OpType::Input) s += (s.empty() ? "" : ", ") + std::string(m.kerasClasses[0]);
+    if (m.op != OpType::Input && m.from) s += (s.empty() ? "" : ", ") + std::string(m.kerasClasses[0]);
   return s;
 }
 
@@ -440,6 +444,9 @@ Expected<std::unique_ptr<Layer>> layerFromKeras(const std::string& className, co
 Expected<nlohmann::json> layerToKeras(const Layer& layer) {
   QAT_ASSERT(keras::tableIsInOpTypeOrder());
   const auto& m = keras::mappings()[static_cast<size_t>(layer.op())];
+  if (!m.to)
+    return makeError("Layer '" + layer.name() + "' (" + std::string(opTypeName(layer.op())) +
+                     ") is a quantization node; save the float model, or a QAT checkpoint");
   auto cfg = m.to(layer);
   if (!cfg.ok()) return cfg.error();
   return nlohmann::json{{"class_name", std::string(m.kerasClasses[0])}, {"config", std::move(cfg.value())}};

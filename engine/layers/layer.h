@@ -32,6 +32,14 @@ namespace qat {
 struct RunContext {
   bool training = false;  // batch statistics in BatchNorm, dropout active, caches kept
   Rng* rng = nullptr;     // dropout masks; must be set when training with Dropout
+  // Fake quantization (only quantized models look at these, see engine/quant/):
+  //   training                      ranges learn from the batch, values are quantized (QAT)
+  //   calibrating (training false)  ranges learn from the batch (post-training calibration)
+  //   fakeQuant false               values pass through unrounded: the float model inside
+  //                                 a quantized one, for float-vs-quantized comparisons
+  bool calibrating = false;
+  bool fakeQuant = true;
+  bool updatesRanges() const { return training || calibrating; }
 };
 
 struct Param {
@@ -54,6 +62,12 @@ class Layer {
 
   const std::string& name() const { return name_; }
   void setName(std::string n) { name_ = std::move(n); }
+
+  // Keras `trainable`. A frozen layer's parameters are left out of Model::trainableParams()
+  // (the optimizer never changes them) and, as in Keras 2 with TensorFlow 2, a frozen
+  // BatchNormalization normalises with its moving statistics even while training.
+  bool trainable() const { return trainable_; }
+  void setTrainable(bool t) { trainable_ = t; }
 
   // Validates the input shapes, allocates parameters (zeros) if their shapes changed,
   // stores and returns the per-sample output shape.
@@ -104,6 +118,7 @@ class Layer {
 
  private:
   std::string name_;
+  bool trainable_ = true;
   std::vector<Shape> inputShapes_;
   Shape outputShape_;
 };
