@@ -183,11 +183,12 @@ Expected<TrainSummary> Trainer::fit(const Dataset& trainIn, const Dataset* valid
   return summary;
 }
 
-Expected<EvalResult> Trainer::evaluate(const Dataset& data, int batchSize) {
+Expected<EvalResult> Trainer::evaluate(const Dataset& data, int batchSize, bool fakeQuant) {
   QAT_TRY(checkData(data, "evaluation"));
   const auto t0 = Clock::now();
   const int classes = model_.node(model_.outputs()[0]).shape.back();
   RunContext ctx{false, nullptr};
+  ctx.fakeQuant = fakeQuant;
   const int n = static_cast<int>(data.size());
   std::vector<int> idx(static_cast<size_t>(std::min(batchSize, n)));
   EvalResult r;
@@ -215,9 +216,31 @@ Expected<EvalResult> Trainer::evaluate(const Dataset& data, int batchSize) {
   return r;
 }
 
-Tensor predict(Model& model, const Tensor& x, int batchSize) {
+Expected<long> Trainer::calibrate(const Dataset& data, int batches) {
+  QAT_TRY(checkData(data, "calibration"));
+  if (batches <= 0) return makeError("The number of calibration batches must be positive.");
+  Rng rng(config_.seed);
+  const std::vector<int> order = shuffledIndices(data.size(), rng);
+  RunContext ctx{false, nullptr};
+  ctx.calibrating = true;
+  ctx.fakeQuant = false;
+  const long n = static_cast<long>(order.size());
+  const long bs = std::min<long>(std::max(config_.batchSize, 1), n);
+  long seen = 0;
+  for (int b = 0; b < batches && seen < n; ++b) {
+    const long count = std::min(bs, n - seen);
+    gatherBatch(data, std::span<const int>(order.data() + seen, static_cast<size_t>(count)), xBatch_, yBatch_);
+    const Tensor* xin = &xBatch_;
+    executor_.forward({xin}, ctx);
+    seen += count;
+  }
+  return seen;
+}
+
+Tensor predict(Model& model, const Tensor& x, int batchSize, bool fakeQuant) {
   Executor ex(model);
   RunContext ctx{false, nullptr};
+  ctx.fakeQuant = fakeQuant;
   const int n = x.dim(0);
   const size_t rowIn = x.size() / static_cast<size_t>(n);
   const Shape outShape = model.node(model.outputs()[0]).shape;

@@ -78,8 +78,13 @@ class Trainer {
   Expected<TrainSummary> fit(const Dataset& train, const Dataset* validation = nullptr,
                              TrainObserver* observer = nullptr,
                              const std::atomic<bool>* cancel = nullptr);
-  // Inference-mode loss and accuracy.
-  Expected<EvalResult> evaluate(const Dataset& data, int batchSize = 256);
+  // Inference-mode loss and accuracy. For a quantized model, fakeQuant=false evaluates
+  // its float twin (quantizers pass values through unrounded).
+  Expected<EvalResult> evaluate(const Dataset& data, int batchSize = 256, bool fakeQuant = true);
+  // Post-training calibration of a quantized model: up to `batches` batches of a seeded
+  // shuffle of `data` run in inference mode (moving BN statistics, no dropout) while the
+  // quantizers collect their ranges from the unrounded values. Returns the samples seen.
+  Expected<long> calibrate(const Dataset& data, int batches);
 
   const TrainConfig& config() const { return config_; }
 
@@ -96,6 +101,7 @@ class Trainer {
 };
 
 // Forward pass in inference mode over `x` (N, ...) in batches; returns (N, ...output).
-Tensor predict(Model& model, const Tensor& x, int batchSize = 256);
+// fakeQuant=false: a quantized model's float twin.
+Tensor predict(Model& model, const Tensor& x, int batchSize = 256, bool fakeQuant = true);
 
 }  // namespace qat
