@@ -488,6 +488,16 @@ Expected<File> File::create(const std::string& path) {
   return File(std::move(f), path);
 }
 
+Expected<File> File::openReadWrite(const std::string& path) {
+  silence();
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (!fapl.valid() || H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_SEMI) < 0)
+    return makeError(path + ": cannot set up HDF5 file access" + hdf5Detail());
+  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
+  if (!f.valid()) return makeError(path + ": cannot open the file for writing" + hdf5Detail());
+  return File(std::move(f), path);
+}
+
 Expected<Group> File::root() const {
   silence();
   Handle g(H5Gopen2(h_.get(), "/", H5P_DEFAULT));

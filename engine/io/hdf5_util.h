@@ -121,6 +121,8 @@ class File {
   static Expected<File> openRead(const std::string& path);
   // Creates a new file; fails if it already exists (callers write to a fresh temp name).
   static Expected<File> create(const std::string& path);
+  // Opens an existing file for adding to it (callers keep writing to a temp name).
+  static Expected<File> openReadWrite(const std::string& path);
 
   const std::string& path() const { return path_; }
   Expected<Group> root() const;

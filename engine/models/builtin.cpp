@@ -3,9 +3,11 @@
 #include "engine/layers/batch_normalization.h"
 #include "engine/layers/conv2d.h"
 #include "engine/layers/dense.h"
+#include "engine/layers/dropout.h"
 #include "engine/layers/flatten.h"
 #include "engine/layers/max_pooling2d.h"
 #include "engine/layers/relu.h"
+#include "engine/layers/softmax.h"
 
 namespace qat {
 namespace {
@@ -48,6 +50,33 @@ Model fashionCnn() {
   return m;
 }
 
+// The model of the question that tfmot cannot quantize ("Layer batch_normalization:
+// BatchNormalization is not supported"): BatchNorm after a Conv with an in-layer relu,
+// so there is no Conv → BN pattern to fold. Ends in a Softmax layer (probabilities).
+Model bnAfterRelu() {
+  Model m;
+  m.name = "bn-after-relu";
+  int x = m.addInput("input", Shape{28, 28, 1});
+  Conv2DOptions c;
+  c.kernelH = c.kernelW = 5;
+  c.padding = Padding::Same;
+  c.activation = ActivationFn::Relu;
+  c.filters = 32;
+  x = m.add<Conv2D>({x}, "conv2d", c);
+  x = m.add<MaxPooling2D>({x}, "max_pooling2d", Pooling2DOptions{});
+  c.filters = 64;
+  x = m.add<Conv2D>({x}, "conv2d_1", c);
+  x = m.add<BatchNormalization>({x}, "batch_normalization", BatchNormalizationOptions{});
+  x = m.add<MaxPooling2D>({x}, "max_pooling2d_1", Pooling2DOptions{});
+  x = m.add<Flatten>({x}, "flatten");
+  x = m.add<Dense>({x}, "dense", DenseOptions{1024, true, ActivationFn::Relu});
+  x = m.add<Dropout>({x}, "dropout", DropoutOptions{0.4f});
+  x = m.add<Dense>({x}, "dense_1", DenseOptions{10, true, ActivationFn::Linear});
+  x = m.add<Softmax>({x}, "softmax", SoftmaxOptions{});
+  m.setOutputs({x});
+  return m;
+}
+
 struct Builtin {
   const char* name;
   const char* description;
@@ -59,6 +88,10 @@ const Builtin kBuiltins[] = {
      "Conv 3×3 32 → BN → ReLU → MaxPool → Conv 3×3 64 → BN → ReLU → MaxPool → Dense 128 relu → "
      "Dense 10 (Fashion-MNIST 28×28×1)",
      fashionCnn},
+    {"bn-after-relu",
+     "Conv 5×5 32 relu → MaxPool → Conv 5×5 64 relu → BN → MaxPool → Dense 1024 relu → Dropout 0.4 → "
+     "Dense 10 → Softmax (28×28×1; the model tfmot refuses to quantize)",
+     bnAfterRelu},
 };
 
 }  // namespace

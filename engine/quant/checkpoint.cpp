@@ -1,0 +1,160 @@
+#include "engine/quant/checkpoint.h"
+
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "engine/io/hdf5_util.h"
+
+namespace qat::quant {
+namespace {
+
+constexpr const char* kVersionAttr = "qat_checkpoint_version";
+constexpr const char* kConfigAttr = "qat_quantize_config";
+constexpr const char* kStateGroup = "qat_state";
+
+std::string tempNameNextTo(const std::string& path) {
+  std::random_device rd;
+  const std::filesystem::path p(path);
+  std::string name = ".";
+  name.append(p.filename().string()).append(".ckpt-").append(std::to_string(rd()));
+  return (p.parent_path() / name).string();
+}
+
+// Parameters of node `node` that are not float weights (no ParamLink): the state to store.
+std::vector<int> stateParams(const QuantizedModel& q, int node) {
+  std::set<int> linked;
+  for (const ParamLink& l : q.links)
+    if (l.node == node) linked.insert(l.param);
+  std::vector<int> ids;
+  const auto ps = std::as_const(*q.model.node(node).layer).params();
+  for (int k = 0; k < static_cast<int>(ps.size()); ++k)
+    if (!linked.count(k)) ids.push_back(k);
+  return ids;
+}
+
+std::string datasetName(int index, const Param& p) { return std::to_string(index) + "_" + p.name; }
+
+Status writeState(const std::string& file, const QuantizedModel& q) {
+  auto f = h5::File::openReadWrite(file);
+  if (!f.ok()) return f.error();
+  {
+    auto root = f->root();
+    if (!root.ok()) return root.error();
+    QAT_TRY(root->writeStringAttr(kVersionAttr, "1"));
+    QAT_TRY(root->writeStringAttr(kConfigAttr, toJson(q.config).dump()));
+    auto state = root->createGroup(kStateGroup);
+    if (!state.ok()) return state.error();
+    for (int i = 0; i < q.model.size(); ++i) {
+      const std::vector<int> ids = stateParams(q, i);
+      if (ids.empty()) continue;
+      const Layer& layer = *q.model.node(i).layer;
+      auto g = state->createGroup(layer.name());
+      if (!g.ok()) return g.error();
+      const auto ps = layer.params();
+      for (int k : ids) {
+        const Param& p = *ps[static_cast<size_t>(k)];
+        const auto& d = p.value.shape().dims();
+        std::vector<uint64_t> dims(d.begin(), d.end());
+        if (dims.empty()) dims.push_back(1);
+        QAT_TRY(g->writeFloats(datasetName(k, p), dims, p.value.data()));
+      }
+    }
+  }
+  return f->close();
+}
+
+Status readState(const std::string& path, QuantizedModel& q) {
+  auto f = h5::File::openRead(path);
+  if (!f.ok()) return f.error();
+  auto root = f->root();
+  if (!root.ok()) return root.error();
+  if (!root->isGroup(kStateGroup))
+    return makeError(path + ": the checkpoint has no '" + kStateGroup + "' group (damaged file?)");
+  auto state = root->group(kStateGroup);
+  if (!state.ok()) return state.error();
+  for (int i = 0; i < q.model.size(); ++i) {
+    const std::vector<int> ids = stateParams(q, i);
+    if (ids.empty()) continue;
+    Layer& layer = *q.model.node(i).layer;
+    if (!state->isGroup(layer.name()))
+      return makeError(path + ": no saved state for '" + layer.name() + "' (the checkpoint does not match its config)");
+    auto g = state->group(layer.name());
+    if (!g.ok()) return g.error();
+    auto ps = layer.params();
+    for (int k : ids) {
+      Param& p = *ps[static_cast<size_t>(k)];
+      const std::string name = datasetName(k, p);
+      auto shape = g->datasetShape(name);
+      if (!shape.ok()) return makeError(path + ": state '" + layer.name() + "/" + name + "': " + shape.error().message);
+      uint64_t n = 1;
+      for (uint64_t d : shape.value()) n *= d;
+      if (n != p.value.size())
+        return makeError(path + ": state '" + layer.name() + "/" + name + "' has " + std::to_string(n) +
+                         " values, the model expects " + std::to_string(p.value.size()));
+      QAT_TRY(g->readFloats(name, p.value.data(), n));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status saveCheckpoint(const QuantizedModel& quantized, const Model& floatModel, const std::string& path) {
+  const std::string head = "Cannot save the checkpoint '" + path + "': ";
+  Model trained = floatModel.clone();
+  if (Status s = copyFloatWeights(quantized, trained); !s.ok()) return makeError(head + s.error().message);
+  const std::string tmp = tempNameNextTo(path);
+  auto fail = [&](const Error& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return makeError(head + e.message);
+  };
+  if (Status s = saveKerasModel(trained, tmp); !s.ok()) return fail(s.error());
+  if (Status s = writeState(tmp, quantized); !s.ok()) return fail(s.error());
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail(makeError("cannot move the written file into place: " + ec.message()));
+  return {};
+}
+
+bool isCheckpoint(const std::string& path) {
+  auto f = h5::File::openRead(path);
+  if (!f.ok()) return false;
+  auto root = f->root();
+  return root.ok() && root->hasAttr(kConfigAttr);
+}
+
+Expected<Checkpoint> loadCheckpoint(const std::string& path) {
+  std::string configText;
+  {
+    auto f = h5::File::openRead(path);
+    if (!f.ok()) return f.error();
+    auto root = f->root();
+    if (!root.ok()) return root.error();
+    if (!root->hasAttr(kConfigAttr))
+      return makeError(path + ": not a QAT checkpoint (no quantize config inside). If it is a Keras model, open "
+                              "it as a model and quantize it.");
+    auto text = root->stringAttr(kConfigAttr);
+    if (!text.ok()) return text.error();
+    configText = std::move(text.value());
+  }
+  const auto json = nlohmann::json::parse(configText, nullptr, false);
+  if (json.is_discarded()) return makeError(path + ": the checkpoint's quantize config is not valid JSON");
+  auto config = quantizeConfigFromJson(json);
+  if (!config.ok()) return makeError(path + ": " + config.error().message);
+
+  auto keras = loadKerasFile(path);
+  if (!keras.ok()) return keras.error();
+  Checkpoint c;
+  c.floatModel = std::move(keras->model);
+  c.training = std::move(keras->training);
+  c.warnings = std::move(keras->warnings);
+  auto q = quantizeModel(c.floatModel, config.value());
+  if (!q.ok()) return makeError(path + ": " + q.error().message);
+  c.quantized = std::move(q.value());
+  if (Status s = readState(path, c.quantized); !s.ok()) return s.error();
+  return c;
+}
+
+}  // namespace qat::quant
