@@ -33,6 +33,7 @@ class FakeQuantLayer : public Layer {
  private:
   std::unique_ptr<Quantizer> quantizer_;
   std::string role_;
+  Tensor scratch_;  // input gradient nobody asked for (trainable quantizer state only)
 };
 
 }  // namespace qat::quant
