@@ -72,10 +72,15 @@ std::vector<Param*> Model::params() {
   return all;
 }
 
+// What the optimizer updates: trainable parameters of layers that are not frozen
+// (Keras trainable=false).
 std::vector<Param*> Model::trainableParams() {
   std::vector<Param*> all;
-  for (Param* p : params())
-    if (p->trainable) all.push_back(p);
+  for (Node& n : nodes_) {
+    if (!n.layer->trainable()) continue;
+    for (Param* p : n.layer->params())
+      if (p->trainable) all.push_back(p);
+  }
   return all;
 }
 
@@ -86,8 +91,11 @@ size_t Model::paramCount() const {
   return total;
 }
 
+// Every gradient that exists, frozen layers' included: their layers still accumulate
+// into them during backward, and nothing else would ever reset them.
 void Model::zeroGrad() {
-  for (Param* p : trainableParams()) p->grad.zero();
+  for (Param* p : params())
+    if (p->grad.size() > 0) p->grad.zero();
 }
 
 }  // namespace qat

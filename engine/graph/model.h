@@ -48,9 +48,10 @@ class Model {
   std::vector<std::vector<int>> consumers() const;
 
   std::vector<Param*> params();
+  // Trainable params of layers whose Layer::trainable() is true (frozen layers left out).
   std::vector<Param*> trainableParams();
   size_t paramCount() const;  // all parameters, trainable and not (Keras' "Total params")
-  void zeroGrad();
+  void zeroGrad();  // zeroes every grad, frozen layers' too
 
  private:
   std::vector<Node> nodes_;

@@ -184,8 +184,6 @@ void ConfigReader::warnIgnoredOptions() const {
                              "pointwise_constraint", "beta_constraint", "gamma_constraint", "W_constraint",
                              "b_constraint"})
     if (find({k})) warn(std::string(k) + " is ignored: weight constraints are not implemented");
-  if (const Json* t = find({"trainable"}); t && t->is_boolean() && !t->get<bool>())
-    warn("is frozen in Keras (trainable=false); it will be trained like the other layers");
   if (const Json* d = find({"dtype"})) {
     std::string dtype;
     if (d->is_string()) dtype = d->get<std::string>();

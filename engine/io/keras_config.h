@@ -64,7 +64,7 @@ class ConfigReader {
   // "data_format" / Keras 1 "dim_ordering" must mean channels-last.
   Status channelsLast() const;
   // Warns about options that change training but that the engine does not implement
-  // (regularizers, constraints, frozen layers, non-float32 dtypes).
+  // (regularizers, constraints, non-float32 dtypes). Frozen layers are implemented.
   void warnIgnoredOptions() const;
 
  private:

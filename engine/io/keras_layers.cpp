@@ -434,7 +434,11 @@ Expected<std::unique_ptr<Layer>> layerFromKeras(const std::string& className, co
   keras::ConfigReader reader(config, name, className, warnings);
   try {
     auto layer = from(reader);
-    if (layer.ok()) reader.warnIgnoredOptions();
+    if (!layer.ok()) return layer;
+    reader.warnIgnoredOptions();
+    auto trainable = reader.boolean({"trainable"}, true);  // false: frozen in Keras
+    if (!trainable.ok()) return trainable.error();
+    layer.value()->setTrainable(trainable.value());
     return layer;
   } catch (const nlohmann::json::exception& e) {
     return reader.error(std::string("unexpected config: ") + e.what());
@@ -449,6 +453,8 @@ Expected<nlohmann::json> layerToKeras(const Layer& layer) {
                      ") is a quantization node; save the float model, or a QAT checkpoint");
   auto cfg = m.to(layer);
   if (!cfg.ok()) return cfg.error();
+  // Every config but InputLayer's (which Keras would refuse it in) has the key.
+  if (cfg.value().is_object() && cfg.value().contains("trainable")) cfg.value()["trainable"] = layer.trainable();
   return nlohmann::json{{"class_name", std::string(m.kerasClasses[0])}, {"config", std::move(cfg.value())}};
 }
 

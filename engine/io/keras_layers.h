@@ -9,7 +9,8 @@
 // Errors start with "Layer '<name>' (<Keras class>): " and say what to do; layers that
 // cannot be lowered (Lambda, recurrent layers, custom classes) are explained, not just
 // refused. Options that only affect training and are not implemented (regularizers,
-// constraints, frozen layers) are reported through `warnings` rather than refused.
+// constraints) are reported through `warnings` rather than refused. Keras `trainable`
+// becomes Layer::trainable() (frozen layers) and is written back.
 #include <memory>
 #include <string>
 #include <string_view>

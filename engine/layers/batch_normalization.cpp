@@ -123,7 +123,10 @@ void BatchNormalization::forward(TensorList in, Tensor& out, const RunContext& c
   const float eps = effectiveEpsilon();
   float* mm = movingMean_.value.data();
   float* mv = movingVar_.value.data();
-  if (ctx.training) {
+  // A frozen layer (Keras trainable=false) runs in inference mode even while the model
+  // trains, and leaves its moving statistics alone: Keras 2 / TF2 semantics, which
+  // fine-tuning relies on.
+  if (usesBatchStatistics(ctx)) {
     // Pass 1: Σ(x − K), Σ(x − K)² per channel with K the first row's value, a stand-in for
     // the mean that keeps E[(x−K)²] − E[x−K]² free of cancellation when |μ| >> σ.
     // μ_B = K + E[x − K], biased σ²_B = E[(x−K)²] − E[x − K]².
@@ -178,9 +181,11 @@ void BatchNormalization::backward(TensorList in, const Tensor&, const Tensor& do
   //      = γ s · dy + (x − μ) · k1 + k0,  k1 = −γ s³ Σ(dy·(x−μ)) / n,  k0 = −γ s Σdy / n
   const Tensor& x = *in[0];
   const size_t C = static_cast<size_t>(channels_), rows = x.size() / C;
-  const bool gradGamma = opt_.scale && gamma_.trainable;
-  const bool gradBeta = opt_.center && beta_.trainable;
-  const bool training = ctx.training;
+  // A frozen layer normalised with its moving statistics (see forward): the inference
+  // formula, and no gamma/beta gradients (the optimizer does not see them anyway).
+  const bool gradGamma = opt_.scale && gamma_.trainable && trainable();
+  const bool gradBeta = opt_.center && beta_.trainable && trainable();
+  const bool training = usesBatchStatistics(ctx);
   if (!gradGamma && !gradBeta && !din[0]) return;
   const bool needSums = gradGamma || gradBeta || (training && din[0]);
   // Pass 1: Σdy and Σ dy·(x − μ) per channel.

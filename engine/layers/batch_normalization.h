@@ -4,6 +4,9 @@
 //              batch statistics over every axis but the last; the moving statistics follow
 //              moving = momentum · moving + (1 − momentum) · batch.
 //   inference: the same with moving_mean / moving_variance in place of μ_B, σ²_B.
+//   frozen (Layer::trainable() false): inference, even when the model trains, and the
+//              moving statistics stay as they are (Keras 2 with TF2: a frozen BN runs in
+//              inference mode; Keras 1 still used batch statistics there).
 // Params in Keras order: gamma (scale=true), beta (center=true), moving_mean,
 // moving_variance; the moving statistics are non-trainable.
 //
@@ -53,6 +56,8 @@ class BatchNormalization : public Layer {
   // Whether the fused (Bessel-corrected moving variance) path applies; valid after build().
   bool usesFusedPath() const { return fused_; }
   float effectiveEpsilon() const;
+  // Batch statistics (and moving-average updates): training, and the layer not frozen.
+  bool usesBatchStatistics(const RunContext& ctx) const { return ctx.training && trainable(); }
 
  protected:
   Expected<Shape> doBuild(const std::vector<Shape>& inputs) override;
