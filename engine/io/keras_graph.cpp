@@ -1,5 +1,6 @@
 #include "engine/io/keras_graph.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <queue>
@@ -124,8 +125,44 @@ Expected<std::vector<Ref>> parseEndpoints(const Json& cfg, const char* key, cons
   return out;
 }
 
+// TFOpLambda / SlicingOpLambda records that were not lowered: each inbound entry is one
+// call ["layer", node, tensor, {kwargs}] whose kwargs (and list arguments) may hold more
+// tensor references (keras_tf_op_lambda.h); "_CONSTANT_VALUE" marks a constant argument.
+void collectOpLambdaRefs(const Json& j, std::vector<Ref>& out, int depth) {
+  if (depth > 32) return;
+  if (j.is_array() && j.size() >= 3 && j[0].is_string() && j[1].is_number_integer() && j[2].is_number_integer()) {
+    Ref r{j[0].get<std::string>(), j[1].get<int>(), j[2].get<int>()};
+    if (r.layer != "_CONSTANT_VALUE" && r.node >= 0 && r.node <= kMaxRefIndex && r.tensor >= 0 &&
+        r.tensor <= kMaxRefIndex)
+      out.push_back(std::move(r));
+    for (size_t i = 3; i < j.size(); ++i) collectOpLambdaRefs(j[i], out, depth + 1);
+  } else if (j.is_array()) {
+    for (const Json& v : j) collectOpLambdaRefs(v, out, depth + 1);
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) collectOpLambdaRefs(v, out, depth + 1);
+  }
+}
+
+std::vector<std::vector<Ref>> opLambdaCalls(const Json& entry) {
+  std::vector<std::vector<Ref>> calls;
+  if (!entry.contains("inbound_nodes") || !entry["inbound_nodes"].is_array()) return calls;
+  for (const Json& call : entry["inbound_nodes"]) {
+    std::vector<Ref> refs;
+    collectOpLambdaRefs(call, refs, 0);
+    calls.push_back(std::move(refs));
+  }
+  return calls;
+}
+
+std::string sharedLayerMessage(const std::string& name, const std::string& cls, size_t calls) {
+  return describe(name, cls) + " is called " + std::to_string(calls) +
+         " times (shared weights), which the studio does not support yet; give each call its own layer in "
+         "Keras (a copy with its own weights), or cut the model before it";
+}
+
 class Builder {
  public:
+  explicit Builder(GraphMode mode) : outline_(mode == GraphMode::Outline) {}
   KerasGraph g;
 
   Expected<std::vector<int>> expandModel(const Json& entry, const std::vector<int>* feed, int group,
@@ -140,9 +177,11 @@ class Builder {
   }
 
  private:
+  const bool outline_;  // keep what cannot be loaded as nodes with a `problem` (GraphMode::Outline)
   std::set<std::string> used_;
 
   int addNode(GraphNode n, const std::string& scope) {
+    if (n.kerasName.empty()) n.kerasName = n.name;
     if (used_.count(n.name)) {
       std::string base = (scope.empty() ? std::string("model") : scope) + "_" + n.name, name = base;
       for (int k = 2; used_.count(name); ++k) name = base + "_" + std::to_string(k);
@@ -164,19 +203,21 @@ class Builder {
   }
 
   int addInput(const Json& entry, int group, const std::string& scope) {
-    return addNode(GraphNode{nameOf(entry), "InputLayer", configOf(entry), {}, group, true, true}, scope);
+    return addNode(GraphNode{nameOf(entry), "InputLayer", configOf(entry), {}, group, true, true, {}, {}}, scope);
   }
 
-  // A layer applied to `inputs`: one leaf node, or a nested model expanded in place.
+  // A layer applied to `inputs`: one leaf node (named `callName` if given), or a nested
+  // model expanded in place.
   Expected<std::vector<int>> apply(const Json& entry, std::vector<int> inputs, int group, bool trainable,
-                                   int depth, const std::string& scope) {
+                                   int depth, const std::string& scope, const std::string& callName = {}) {
     const std::string cls = classOf(entry), name = nameOf(entry);
     if (cls.empty()) return makeError("a layer entry has no class_name: " + entry.dump().substr(0, 80));
     if (name.empty()) return makeError("a " + cls + " layer has no name");
     const bool tr = trainable && trainableOf(entry);
     if (isKerasModelClass(cls)) return expandModel(entry, &inputs, group, tr, depth + 1);
     if (cls == "InputLayer") return makeError(describe(name, cls) + " is used in the middle of the model");
-    return std::vector<int>{addNode(GraphNode{name, cls, configOf(entry), std::move(inputs), group, tr, false}, scope)};
+    GraphNode n{callName.empty() ? name : callName, cls, configOf(entry), std::move(inputs), group, tr, false, name, {}};
+    return std::vector<int>{addNode(std::move(n), scope)};
   }
 
   Expected<std::vector<int>> expandSequential(const Json& cfg, const std::string& modelName,
@@ -213,16 +254,20 @@ class Builder {
         if (!d.ok()) return d.error();
         dims = d.value();
       }
-      if (!dims)
-        return makeError(where + " does not record its input shape (" + describe(nameOf(first), classOf(first)) +
-                         " has no batch_input_shape). Give the model an Input layer, or call "
-                         "model.build((None, ...)) before saving it");
-      Json shape = Json::array({nullptr});
-      for (int d : *dims) shape.push_back(d);
       const std::string inName = nameOf(first) + "_input";  // Keras' own name for it
-      cur = {addNode(GraphNode{inName, "InputLayer", Json{{"batch_input_shape", shape}, {"name", inName}}, {}, -1,
-                               true, true},
-                     modelName)};
+      Json inConfig = {{"name", inName}};
+      std::string problem;
+      if (dims) {
+        Json shape = Json::array({nullptr});
+        for (int d : *dims) shape.push_back(d);
+        inConfig["batch_input_shape"] = shape;
+      } else {
+        problem = where + " does not record its input shape (" + describe(nameOf(first), classOf(first)) +
+                  " has no batch_input_shape). Give the model an Input layer, or call model.build((None, ...)) "
+                  "before saving it";
+        if (!outline_) return makeError(problem);
+      }
+      cur = {addNode(GraphNode{inName, "InputLayer", inConfig, {}, -1, true, true, {}, problem}, modelName)};
     }
     for (size_t i = start; i < layers.size(); ++i) {
       const Json& e = layers[i];
@@ -236,22 +281,17 @@ class Builder {
     return cur;
   }
 
+  // One Keras layer of a Functional config. Each of its calls (inbound nodes) is a "unit"
+  // of the topological sort: units firstUnit .. firstUnit + calls() - 1.
   struct Entry {
     const Json* json = nullptr;
     std::string name, cls;
-    std::vector<std::vector<Ref>> inbound;
-    std::vector<size_t> deps;
+    std::vector<std::vector<Ref>> inbound;  // the input references of each call
+    std::string problem;    // outline mode: why it cannot be loaded (shared, raw TF op ...)
+    int nodeOffset = 0;     // Keras' node index of the first call
+    size_t firstUnit = 0;
+    size_t calls() const { return std::max<size_t>(1, inbound.size()); }
   };
-
-  // Which call of `e` a reference points at: shared layers (several calls) are refused.
-  // Keras numbers the calls of a nested model from 1 (call 0 is its own construction).
-  static Status checkCall(const Entry& e, const Ref& r, const std::string& from) {
-    const bool ok = r.node == 0 || (r.node == 1 && isKerasModelClass(e.cls));
-    if (ok && e.inbound.size() <= 1) return {};
-    return makeError(from + " uses call " + std::to_string(r.node) + " of " + describe(e.name, e.cls) +
-                     ": the layer is called several times (shared weights), which is not supported. Give each "
-                     "call its own layer in Keras");
-  }
 
   Expected<std::vector<int>> expandFunctional(const Json& cfg, const std::string& modelName,
                                               const std::vector<int>* feed, int group, bool trainable, int depth) {
@@ -266,22 +306,33 @@ class Builder {
     std::deque<Json> lowered;  // TFOpLambda entries rewritten as Keras layers (stable addresses)
     for (const Json& layer : layers) {
       const Json* ep = &layer;
+      std::string problem;
+      bool opLambda = classOf(layer) == "SlicingOpLambda";
       if (classOf(layer) == "TFOpLambda") {
         auto low = lowerTfOpLambda(layer);
-        if (!low.ok()) return low.error();
-        lowered.push_back(std::move(low.value()));
-        ep = &lowered.back();
-        g.warnings.push_back(describe(nameOf(*ep), "TFOpLambda") + " (tf." + configOf(layer).value("function", "") +
-                             ") is imported as an equivalent " + classOf(*ep) +
-                             " layer, and saved as one");
+        if (low.ok()) {
+          lowered.push_back(std::move(low.value()));
+          ep = &lowered.back();
+          g.warnings.push_back(describe(nameOf(*ep), "TFOpLambda") + " (tf." + configOf(layer).value("function", "") +
+                               ") is imported as an equivalent " + classOf(*ep) + " layer, and saved as one");
+        } else if (outline_) {
+          problem = low.error().message;
+          opLambda = true;
+        } else {
+          return low.error();
+        }
       }
       const Json& e = *ep;
-      Entry en{&e, nameOf(e), classOf(e), {}, {}};
+      Entry en{&e, nameOf(e), classOf(e), {}, std::move(problem), 0, 0};
       if (en.name.empty() || en.cls.empty())
         return makeError(where + ": a layer entry has no name or class: " + e.dump().substr(0, 80));
-      auto in = parseInbound(e, describe(en.name, en.cls));
-      if (!in.ok()) return in.error();
-      en.inbound = std::move(in.value());
+      if (opLambda) {
+        en.inbound = opLambdaCalls(e);  // its own call-record format; refused later by class
+      } else {
+        auto in = parseInbound(e, describe(en.name, en.cls));
+        if (!in.ok()) return in.error();
+        en.inbound = std::move(in.value());
+      }
       if (!byName.emplace(en.name, entries.size()).second)
         return makeError(where + " has two layers named '" + en.name + "'");
       entries.push_back(std::move(en));
@@ -291,11 +342,48 @@ class Builder {
     auto outRefs = parseEndpoints(cfg, "output_layers", where);
     if (!outRefs.ok()) return outRefs.error();
 
+    // A layer called several times shares its weights between the calls: refused when
+    // loading, each call its own (marked) node in an outline.
+    for (Entry& e : entries) {
+      if (e.inbound.size() <= 1) continue;
+      const std::string msg = sharedLayerMessage(e.name, e.cls, e.inbound.size());
+      if (!outline_) return makeError(msg);
+      if (e.problem.empty()) e.problem = msg;
+    }
+    // Keras numbers a plain layer's calls from 0, a nested model's from 1 in Keras 2 (its
+    // node 0 is its own construction): references past the last call tell them apart.
+    std::vector<int> maxRef(entries.size(), -1);
+    auto noteRef = [&](const Ref& r) {
+      if (auto it = byName.find(r.layer); it != byName.end()) maxRef[it->second] = std::max(maxRef[it->second], r.node);
+    };
+    for (const Entry& e : entries)
+      for (const auto& call : e.inbound)
+        for (const Ref& r : call) noteRef(r);
+    for (const Ref& r : *outRefs) noteRef(r);
+    std::vector<size_t> unitEntry;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      Entry& e = entries[i];
+      e.nodeOffset = isKerasModelClass(e.cls) && maxRef[i] >= static_cast<int>(e.calls()) ? 1 : 0;
+      e.firstUnit = unitEntry.size();
+      unitEntry.insert(unitEntry.end(), e.calls(), i);
+    }
+    const size_t units = unitEntry.size();
+    auto callOf = [&](size_t u) { return u - entries[unitEntry[u]].firstUnit; };
+    // The unit a reference points at; `from` describes the referring side.
+    auto unitOf = [&](const Ref& r, const std::string& from) -> Expected<size_t> {
+      const Entry& p = entries[byName.at(r.layer)];
+      const int k = isKerasModelClass(p.cls) ? std::max(0, r.node - p.nodeOffset) : r.node;
+      if (k >= static_cast<int>(p.calls()))
+        return makeError(from + " uses call " + std::to_string(r.node) + " of " + describe(p.name, p.cls) +
+                         ", which does not exist");
+      return p.firstUnit + static_cast<size_t>(k);
+    };
+
     std::vector<int> groups(entries.size(), group);
     if (top)
       for (size_t i = 0; i < entries.size(); ++i) groups[i] = newGroup(*entries[i].json);
-    std::map<std::string, std::vector<int>> outputsOf;  // layer name -> its output node ids
-    std::vector<bool> done(entries.size(), false);
+    std::vector<std::vector<int>> outputsOf(units);  // unit -> its output node ids
+    std::vector<bool> done(units, false);
 
     // Model inputs first, in input_layers order.
     if (feed && feed->size() != inRefs->size())
@@ -306,75 +394,80 @@ class Builder {
       auto it = byName.find(r.layer);
       if (it == byName.end() || entries[it->second].cls != "InputLayer")
         return makeError(where + ": input '" + r.layer + "' is not an InputLayer of the model");
-      if (done[it->second]) return makeError(where + ": input '" + r.layer + "' is listed twice");
-      outputsOf[r.layer] = {feed ? (*feed)[k] : addInput(*entries[it->second].json, groups[it->second], modelName)};
-      done[it->second] = true;
+      const size_t u = entries[it->second].firstUnit;
+      if (done[u]) return makeError(where + ": input '" + r.layer + "' is listed twice");
+      outputsOf[u] = {feed ? (*feed)[k] : addInput(*entries[it->second].json, groups[it->second], modelName)};
+      done[u] = true;
     }
 
-    // Kahn's algorithm over layers; among ready layers the earliest in the config goes first.
-    std::vector<int> pending(entries.size(), 0);
-    std::vector<std::vector<size_t>> consumers(entries.size());
-    for (size_t i = 0; i < entries.size(); ++i) {
-      Entry& e = entries[i];
-      if (done[i]) continue;
+    // Kahn's algorithm over layer calls; among ready ones the earliest in the config goes first.
+    std::vector<int> pending(units, 0);
+    std::vector<std::vector<size_t>> consumers(units), producers(units);
+    for (size_t u = 0; u < units; ++u) {
+      const Entry& e = entries[unitEntry[u]];
+      if (done[u]) continue;
       if (e.cls == "InputLayer") {
         if (feed) return makeError(where + ": " + describe(e.name, e.cls) + " is not one of the model's inputs");
         continue;  // an unlisted top-level input: created when popped
       }
       if (e.inbound.empty())
         return makeError(describe(e.name, e.cls) + " is not connected to any input (no inbound nodes)");
-      if (e.inbound.size() > 1)
-        return makeError(describe(e.name, e.cls) + " is called " + std::to_string(e.inbound.size()) +
-                         " times (shared weights), which is not supported. Give each call its own layer in Keras");
       std::set<size_t> deps;
-      for (const Ref& r : e.inbound[0]) {
-        auto it = byName.find(r.layer);
-        if (it == byName.end())
+      for (const Ref& r : e.inbound[callOf(u)]) {
+        if (!byName.count(r.layer))
           return makeError(describe(e.name, e.cls) + " is connected to '" + r.layer + "', which is not in the model");
-        QAT_TRY(checkCall(entries[it->second], r, describe(e.name, e.cls)));
-        if (!done[it->second]) deps.insert(it->second);
+        auto p = unitOf(r, describe(e.name, e.cls));
+        if (!p.ok()) return p.error();
+        producers[u].push_back(p.value());
+        if (!done[p.value()]) deps.insert(p.value());
       }
-      if (e.inbound[0].empty()) return makeError(describe(e.name, e.cls) + " has a call without tensor inputs");
-      pending[i] = static_cast<int>(deps.size());
-      for (size_t d : deps) consumers[d].push_back(i);
+      if (producers[u].empty()) return makeError(describe(e.name, e.cls) + " has a call without tensor inputs");
+      pending[u] = static_cast<int>(deps.size());
+      for (size_t d : deps) consumers[d].push_back(u);
     }
     std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
-    for (size_t i = 0; i < entries.size(); ++i)
-      if (!done[i] && pending[i] == 0) ready.push(i);
+    for (size_t u = 0; u < units; ++u)
+      if (!done[u] && pending[u] == 0) ready.push(u);
     while (!ready.empty()) {
-      const size_t i = ready.top();
+      const size_t u = ready.top();
       ready.pop();
+      const size_t i = unitEntry[u];
       const Entry& e = entries[i];
       if (e.cls == "InputLayer") {
-        outputsOf[e.name] = {addInput(*e.json, groups[i], modelName)};
+        outputsOf[u] = {addInput(*e.json, groups[i], modelName)};
       } else {
         std::vector<int> inputs;
-        for (const Ref& r : e.inbound[0]) {
-          const std::vector<int>& outs = outputsOf[r.layer];
-          if (r.tensor >= static_cast<int>(outs.size()))
-            return makeError(describe(e.name, e.cls) + " uses output " + std::to_string(r.tensor) + " of '" +
-                             r.layer + "', which has " + std::to_string(outs.size()));
-          inputs.push_back(outs[static_cast<size_t>(r.tensor)]);
+        const std::vector<Ref>& refs = e.inbound[callOf(u)];
+        for (size_t j = 0; j < refs.size(); ++j) {
+          const std::vector<int>& outs = outputsOf[producers[u][j]];
+          if (refs[j].tensor >= static_cast<int>(outs.size()))
+            return makeError(describe(e.name, e.cls) + " uses output " + std::to_string(refs[j].tensor) + " of '" +
+                             refs[j].layer + "', which has " + std::to_string(outs.size()));
+          inputs.push_back(outs[static_cast<size_t>(refs[j].tensor)]);
         }
-        auto outs = apply(*e.json, std::move(inputs), groups[i], trainable, depth, modelName);
+        const size_t before = g.nodes.size();
+        const std::string callName = callOf(u) == 0 ? std::string() : e.name + " (call " + std::to_string(callOf(u) + 1) + ")";
+        auto outs = apply(*e.json, std::move(inputs), groups[i], trainable, depth, modelName, callName);
         if (!outs.ok()) return outs.error();
-        outputsOf[e.name] = std::move(outs.value());
+        for (size_t n = before; n < g.nodes.size() && !e.problem.empty(); ++n)
+          if (g.nodes[n].problem.empty()) g.nodes[n].problem = e.problem;
+        outputsOf[u] = std::move(outs.value());
       }
-      done[i] = true;
-      for (size_t c : consumers[i])
+      done[u] = true;
+      for (size_t c : consumers[u])
         if (--pending[c] == 0) ready.push(c);
     }
-    for (size_t i = 0; i < entries.size(); ++i)
-      if (!done[i])
-        return makeError(describe(entries[i].name, entries[i].cls) +
+    for (size_t u = 0; u < units; ++u)
+      if (!done[u])
+        return makeError(describe(entries[unitEntry[u]].name, entries[unitEntry[u]].cls) +
                          " is part of a cycle in the layer connections, so the model cannot be built");
 
     std::vector<int> result;
     for (const Ref& r : *outRefs) {
-      auto it = byName.find(r.layer);
-      if (it == byName.end()) return makeError(where + ": output '" + r.layer + "' is not a layer of the model");
-      QAT_TRY(checkCall(entries[it->second], r, where + " output"));
-      const std::vector<int>& outs = outputsOf[r.layer];
+      if (!byName.count(r.layer)) return makeError(where + ": output '" + r.layer + "' is not a layer of the model");
+      auto p = unitOf(r, where + " output");
+      if (!p.ok()) return p.error();
+      const std::vector<int>& outs = outputsOf[p.value()];
       if (r.tensor >= static_cast<int>(outs.size()))
         return makeError(where + ": output " + std::to_string(r.tensor) + " of '" + r.layer + "' does not exist");
       result.push_back(outs[static_cast<size_t>(r.tensor)]);
@@ -386,12 +479,12 @@ class Builder {
 
 }  // namespace
 
-Expected<KerasGraph> parseModelConfig(const Json& model) {
+Expected<KerasGraph> parseModelConfig(const Json& model, GraphMode mode) {
   const std::string cls = classOf(model);
   if (!isKerasModelClass(cls))
     return makeError("the model config describes a '" + cls + "', not a Sequential or Functional model");
   try {
-    Builder b;
+    Builder b(mode);
     b.g.name = cls == "Sequential" ? "sequential" : "model";
     auto outs = b.expandModel(model, nullptr, -1, trainableOf(model), 0);
     if (!outs.ok()) return outs.error();
@@ -400,41 +493,6 @@ Expected<KerasGraph> parseModelConfig(const Json& model) {
   } catch (const nlohmann::json::exception& e) {
     return makeError(std::string("the model config is malformed: ") + e.what());
   }
-}
-
-Expected<Json> modelConfigFor(const Model& model) {
-  // A chain (node i consumes node i-1, one input, one output at the end) is a Sequential.
-  bool chain = model.inputs() == std::vector<int>{0} && model.outputs() == std::vector<int>{model.size() - 1};
-  for (int i = 1; chain && i < model.size(); ++i) chain = model.node(i).inputs == std::vector<int>{i - 1};
-
-  Json layers = Json::array();
-  for (int i = 0; i < model.size(); ++i) {
-    const Node& n = model.node(i);
-    auto lj = layerToKeras(*n.layer);
-    if (!lj.ok()) return lj.error();
-    Json entry = std::move(lj.value());
-    if (!chain) {
-      entry["name"] = n.layer->name();
-      Json call = Json::array();
-      for (int p : n.inputs)
-        call.push_back(Json::array({model.node(p).layer->name(), 0, 0, Json::object()}));
-      entry["inbound_nodes"] = n.inputs.empty() ? Json::array() : Json::array({call});
-    }
-    layers.push_back(std::move(entry));
-  }
-  if (chain) return Json{{"class_name", "Sequential"}, {"config", {{"name", model.name}, {"layers", layers}}}};
-  auto endpoints = [&](const std::vector<int>& ids) {
-    Json j = Json::array();
-    for (int id : ids) j.push_back(Json::array({model.node(id).layer->name(), 0, 0}));
-    return j;
-  };
-  return Json{{"class_name", "Functional"},
-              {"config",
-               {{"name", model.name},
-                {"trainable", true},
-                {"layers", layers},
-                {"input_layers", endpoints(model.inputs())},
-                {"output_layers", endpoints(model.outputs())}}}};
 }
 
 }  // namespace qat::keras

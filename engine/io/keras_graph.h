@@ -9,6 +9,14 @@
 // fed to them, their weights stay grouped under the outer layer's name, as in the file.
 // TFOpLambda layers (tf.keras 2.4+ records of x + y, x * 0.5 ...) are rewritten as
 // Add / Subtract / Multiply / Rescaling before anything else (keras_tf_op_lambda.h).
+// A layer called several times (shared weights) is refused when loading.
+//
+// GraphMode::Outline (for viewing models that cannot be loaded, see model_outline.h)
+// keeps going where loading stops: each call of a shared layer becomes its own node, a
+// raw TensorFlow op that cannot be lowered stays a TFOpLambda node, a Sequential model
+// without an input shape gets an input node of unknown shape; each such node carries
+// the loading error as its `problem`. Broken structure (cycles, unknown layers) is
+// still an error. Layer classes are not checked here (that is layerFromKeras' job).
 //
 // Writing: a Sequential config when the graph is a single chain, else a Functional one
 // with Keras 2 inbound_nodes, every layer config in tf.keras 2.13 spelling.
@@ -28,6 +36,8 @@ struct GraphNode {
   int weightGroup = -1;   // index into KerasGraph::groups, -1 for a synthesized input
   bool trainable = true;  // Keras `trainable`, including that of enclosing models
   bool isInput = false;
+  std::string kerasName;  // the layer's name in the Keras config (weight names use it)
+  std::string problem;    // GraphMode::Outline: why this node cannot be loaded, "" if fine
 };
 
 // One top-level Keras layer: what the HDF5 file stores under model_weights/<name>.
@@ -46,9 +56,11 @@ struct KerasGraph {
   std::vector<std::string> warnings;
 };
 
+enum class GraphMode { Load, Outline };
+
 // `model` is the parsed model_config / to_json() object: {"class_name", "config"}.
 // Errors name the layer and class; the caller prefixes the file.
-Expected<KerasGraph> parseModelConfig(const Json& model);
+Expected<KerasGraph> parseModelConfig(const Json& model, GraphMode mode = GraphMode::Load);
 
 // The model_config for a built model (layer configs via layerToKeras).
 Expected<Json> modelConfigFor(const Model& model);

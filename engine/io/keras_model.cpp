@@ -11,6 +11,7 @@
 
 #include "engine/data/file_io.h"
 #include "engine/io/hdf5_util.h"
+#include "engine/io/keras_file_internal.h"
 #include "engine/io/keras_graph.h"
 #include "engine/io/keras_layers.h"
 #include "engine/io/process_guard.h"
@@ -155,6 +156,7 @@ Status buildModel(const keras::KerasGraph& g, Model& m, std::vector<std::string>
   for (const keras::GraphNode& n : g.nodes) {
     auto layer = layerFromKeras(n.className, n.config, n.name, &warnings);
     if (!layer.ok()) return layer.error();
+    layer.value()->setTrainable(n.trainable);  // includes trainable=false of enclosing models
     if (n.isInput) {
       const auto* in = dynamic_cast<const InputLayer*>(layer->get());
       QAT_ASSERT(in != nullptr);
@@ -167,18 +169,8 @@ Status buildModel(const keras::KerasGraph& g, Model& m, std::vector<std::string>
   return m.build();
 }
 
-// Keras 3's native .keras format is a zip archive (config.json + model.weights.h5).
-bool isZipArchive(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {0, 0, 0, 0};
-  in.read(magic, 4);
-  return in.gcount() == 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0;
-}
-
 Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonPath) {
-  if (isZipArchive(h5Path))
-    return makeError(h5Path + ": this is a Keras 3 '.keras' archive (zip), not an HDF5 model. Save the model in "
-                              "the HDF5 format instead: model.save('model.h5').");
+  QAT_TRY(keras::checkNotZipArchive(h5Path));
   auto file = h5::File::openRead(h5Path);
   if (!file.ok()) return file.error();
   auto root = file->root();
@@ -191,31 +183,9 @@ Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonP
   out.kerasVersion = version.value();
   out.backend = backend.value();
 
-  std::string configText;
-  if (!jsonPath.empty()) {
-    auto bytes = readFileBytes(jsonPath);
-    if (!bytes.ok()) return bytes.error();
-    configText.assign(bytes->begin(), bytes->end());
-  } else if (root->hasAttr("model_config")) {
-    auto mc = root->stringAttr("model_config");
-    if (!mc.ok()) return mc.error();
-    configText = std::move(mc.value());
-  } else if (root->hasAttr("layer_names") || root->hasAttr("layer_names0")) {
-    return makeError(h5Path + ": this file holds only weights (saved with model.save_weights), not the model "
-                              "architecture. Save the architecture in Keras with "
-                              "open('model.json', 'w').write(model.to_json()) and pass it along with the "
-                              "weights (qat-cli: --architecture model.json).");
-  } else if (root->exists("layers") || root->exists("vars")) {
-    return makeError(h5Path + ": this looks like a Keras 3 weights file (.weights.h5), which holds no "
-                              "architecture. Save the whole model in Keras with model.save('model.h5').");
-  } else {
-    return makeError(h5Path + ": an HDF5 file, but not a Keras model (no 'model_config' attribute). Save the "
-                              "model in Keras with model.save('model.h5').");
-  }
-  const std::string configSource = jsonPath.empty() ? h5Path + ": model_config" : jsonPath;
-  const Json model = Json::parse(configText, nullptr, false);
-  if (model.is_discarded() || !model.is_object())
-    return makeError(configSource + " is not valid JSON (expected what model.to_json() writes)");
+  auto architecture = keras::readArchitecture(root.value(), h5Path, jsonPath);
+  if (!architecture.ok()) return architecture.error();
+  const Json& model = architecture.value();
   if (out.kerasVersion.empty() && model.contains("keras_version") && model["keras_version"].is_string())
     out.kerasVersion = model["keras_version"].get<std::string>();
   if (out.backend.empty() && model.contains("backend") && model["backend"].is_string())
@@ -293,6 +263,50 @@ Expected<KerasFile> loadGuarded(const std::string& h5Path, const std::string& ar
 
 }  // namespace
 
+namespace keras {
+
+Status checkNotZipArchive(const std::string& path) {
+  // Keras 3's native .keras format is a zip archive (config.json + model.weights.h5).
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {0, 0, 0, 0};
+  in.read(magic, 4);
+  if (in.gcount() == 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0)
+    return makeError(path + ": this is a Keras 3 '.keras' archive (zip), not an HDF5 model. Save the model in "
+                            "the HDF5 format instead: model.save('model.h5').");
+  return {};
+}
+
+Expected<Json> readArchitecture(const h5::Group& root, const std::string& h5Path, const std::string& jsonPath) {
+  std::string configText;
+  if (!jsonPath.empty()) {
+    auto bytes = readFileBytes(jsonPath);
+    if (!bytes.ok()) return bytes.error();
+    configText.assign(bytes->begin(), bytes->end());
+  } else if (root.hasAttr("model_config")) {
+    auto mc = root.stringAttr("model_config");
+    if (!mc.ok()) return mc.error();
+    configText = std::move(mc.value());
+  } else if (root.hasAttr("layer_names") || root.hasAttr("layer_names0")) {
+    return makeError(h5Path + ": this file holds only weights (saved with model.save_weights), not the model "
+                              "architecture. Save the architecture in Keras with "
+                              "open('model.json', 'w').write(model.to_json()) and pass it along with the "
+                              "weights (qat-cli: --architecture model.json; QAT Studio asks for the file).");
+  } else if (root.exists("layers") || root.exists("vars")) {
+    return makeError(h5Path + ": this looks like a Keras 3 weights file (.weights.h5), which holds no "
+                              "architecture. Save the whole model in Keras with model.save('model.h5').");
+  } else {
+    return makeError(h5Path + ": an HDF5 file, but not a Keras model (no 'model_config' attribute). Save the "
+                              "model in Keras with model.save('model.h5').");
+  }
+  const std::string configSource = jsonPath.empty() ? h5Path + ": model_config" : jsonPath;
+  Json model = Json::parse(configText, nullptr, false);
+  if (model.is_discarded() || !model.is_object())
+    return makeError(configSource + " is not valid JSON (expected what model.to_json() writes)");
+  return model;
+}
+
+}  // namespace keras
+
 Expected<KerasFile> loadKerasFile(const std::string& h5Path, const std::string& architectureJsonPath) {
   // A damaged file can crash libhdf5 itself (see process_guard.h): read it once in a
   // child process first; the in-process read below then repeats a read known to finish.
@@ -304,6 +318,24 @@ Expected<KerasFile> loadKerasFile(const std::string& h5Path, const std::string& 
       h5Path);
   if (!probe.ok()) return probe.error();
   return loadGuarded(h5Path, architectureJsonPath);
+}
+
+KerasFileKind kerasFileKind(const std::string& h5Path) {
+  if (!keras::checkNotZipArchive(h5Path).ok()) return KerasFileKind::Other;
+  // Attribute look-ups only, but on a file nobody has checked yet: in a child first
+  // (process_guard.h), then again here.
+  auto kind = [&]() -> KerasFileKind {
+    auto file = h5::File::openRead(h5Path);
+    if (!file.ok()) return KerasFileKind::Other;
+    auto root = file->root();
+    if (!root.ok()) return KerasFileKind::Other;
+    if (root->hasAttr("model_config")) return KerasFileKind::FullModel;
+    if (root->hasAttr("layer_names") || root->hasAttr("layer_names0")) return KerasFileKind::WeightsOnly;
+    return KerasFileKind::Other;
+  };
+  Status probe = runIsolated([&]() -> Status { return kind() == KerasFileKind::Other ? makeError("") : Status(); },
+                             h5Path);
+  return probe.ok() ? kind() : KerasFileKind::Other;
 }
 
 Expected<Model> loadKerasModel(const std::string& h5Path, const std::string& architectureJsonPath) {

@@ -44,7 +44,7 @@ struct KerasFile {
   std::optional<TrainingConfigInfo> training;
   std::string kerasVersion;                 // root attribute keras_version ("" if absent)
   std::string backend;                      // root attribute backend ("" in Keras 1 files)
-  // Things the engine does not reproduce (regularizers, frozen layers, renamed layers
+  // Things the engine does not reproduce (regularizers, constraints, renamed layers
   // of nested models, ...), one sentence each, for the user to see.
   std::vector<std::string> warnings;
 };
@@ -53,6 +53,12 @@ struct KerasFile {
 // when given it overrides the file's own model_config.
 Expected<KerasFile> loadKerasFile(const std::string& h5Path, const std::string& architectureJsonPath = "");
 Expected<Model> loadKerasModel(const std::string& h5Path, const std::string& architectureJsonPath = "");
+
+// What an .h5 file holds, from its root attributes alone: a whole model (model_config),
+// only weights (model.save_weights: the architecture JSON is needed to load it), or
+// anything else (not HDF5, not Keras, damaged). For the GUI, which asks for the JSON.
+enum class KerasFileKind { FullModel, WeightsOnly, Other };
+KerasFileKind kerasFileKind(const std::string& h5Path);
 
 // The model must be built (Model::build) so parameter shapes are known.
 Status saveKerasModel(const Model& model, const std::string& h5Path);

@@ -187,9 +187,10 @@ class TestKerasGraph : public QObject {
     QVERIFY(holds(param(m, "bn", "moving_mean"), block[4]));
     QVERIFY(holds(param(m, "bn", "moving_variance"), block[5]));
     QVERIFY(holds(param(m, "head", "kernel"), head[0]));
-    bool frozenWarned = false;
-    for (const std::string& w : r->warnings) frozenWarned |= w.find("'d1'") != std::string::npos && w.find("frozen") != std::string::npos;
-    QVERIFY(frozenWarned);
+    // d1 is frozen (trainable=false): imported as such, no longer a warning.
+    QVERIFY(!m.node(1).layer->trainable());
+    QVERIFY(m.node(2).layer->trainable() && m.node(3).layer->trainable());
+    for (const std::string& w : r->warnings) QVERIFY2(w.find("frozen") == std::string::npos, w.c_str());
     // The flattened model saves and reloads exactly.
     Model a = r->model.clone();
     const std::string out = dir.filePath(QStringLiteral("saved.h5")).toStdString();
@@ -268,6 +269,8 @@ class TestKerasGraph : public QObject {
     QVERIFY(holds(param(r.value(), "base_conv", "kernel"), base[0]));
     QVERIFY(holds(param(r.value(), "base_conv", "bias"), base[1]));
     QVERIFY(holds(param(r.value(), "cls", "kernel"), cls[0]));
+    QVERIFY(!r->node(1).layer->trainable());  // base_conv: trainable=false in the file
+    QVERIFY(r->node(3).layer->trainable());
   }
 
   // Files from the Theano backend hold flipped Conv2D kernels; Keras flips them back.
@@ -301,8 +304,21 @@ class TestKerasGraph : public QObject {
       return QString::fromStdString(R"({"class_name": "Functional", "config": {"name": "f", "input_layers": [["in", 0, 0]],
           "output_layers": [[")" + out + R"(", 0, 0]], "layers": [)" + layers + "]}}");
     };
+    // A layer applied at several call sites shares its weights: refused, naming it.
+    const QString shared = QStringLiteral("Layer 'd' (Dense) is called 2 times (shared weights), which the studio does not support yet");
     QTest::addRow("shared layer") << functional(input + "," + dense + R"("inbound_nodes": [[["in", 0, 0, {}]], [["in", 0, 0, {}]]]})")
-                                  << "Layer 'd' (Dense) is called 2 times";
+                                  << shared;
+    QTest::addRow("shared layer, chained, consumer first")
+        << functional(input + R"(, {"class_name": "Dense", "name": "e", "config": {"name": "e", "units": 2},
+            "inbound_nodes": [[["d", 1, 0, {}]]]},)" + dense + R"("inbound_nodes": [[["in", 0, 0, {}]], [["d", 0, 0, {}]]]})", "e")
+        << shared;
+    QTest::addRow("shared layer, Keras 3") << functional(input + "," + dense + R"("inbound_nodes": [
+        {"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}], "kwargs": {}},
+        {"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}], "kwargs": {}}]})")
+                                           << shared;
+    QTest::addRow("call that does not exist") << functional(input + "," + dense + R"("inbound_nodes": [[["in", 0, 0, {}]]]},
+        {"class_name": "Dense", "name": "e", "config": {"name": "e", "units": 2}, "inbound_nodes": [[["d", 1, 0, {}]]]})", "e")
+                                              << "uses call 1 of Layer 'd' (Dense), which does not exist";
     QTest::addRow("cycle") << functional(input + "," + dense + R"("inbound_nodes": [[["e", 0, 0, {}]]]},
         {"class_name": "Dense", "name": "e", "config": {"name": "e", "units": 2}, "inbound_nodes": [[["d", 0, 0, {}]]]})")
                            << "cycle";
