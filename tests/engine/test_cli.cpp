@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 
 #include "engine/data/npy.h"
+#include "engine/io/hdf5_util.h"
 #include "engine/models/builtin.h"
 #include "engine/train/trainer.h"
 
@@ -124,6 +125,7 @@ class TestCli : public QObject {
     QCOMPARE(layers.size(), 12);  // input + 11 layers
     QCOMPARE(layers[1].toObject()[QStringLiteral("class")].toString(), QStringLiteral("Conv2D"));
     QCOMPARE(layers[1].toObject()[QStringLiteral("params")].toInt(), 288);  // 3·3·1·32, no bias
+    QVERIFY(layers[1].toObject()[QStringLiteral("supported")].toBool());
     // 421,738 trainable (the PyTorch anchor's count) + 192 BatchNorm moving statistics
     QCOMPARE(summary[QStringLiteral("params")].toInt(), 421930);
     // Conv1 28·28·9·32 + conv2 14·14·288·64 + 3136·128 + 128·10 MACs
@@ -144,6 +146,78 @@ class TestCli : public QObject {
              QStringLiteral("--architecture"), shared + QStringLiteral("fml_example_models__KERAS_3layer.json")});
     QCOMPARE(r.exitCode, 0);
   }
+  // A model that does not load: its table with the blocking layer marked, then the error.
+  void infoOutlinesModelsThatDoNotLoad() {
+    QTemporaryDir dir;
+    const QString arch = dir.filePath(QStringLiteral("a.json")), weights = dir.filePath(QStringLiteral("w.h5"));
+    {
+      QFile f(arch);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4], "name": "in"}},
+          {"class_name": "Lambda", "config": {"name": "lam", "function": ["4wEAAAAA", null, null]}},
+          {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}})");
+    }
+    {
+      auto f = qat::h5::File::create(weights.toStdString());
+      QVERIFY(f.ok());
+      {
+        auto root = f->root();
+        QVERIFY(root->writeStringListAttr("layer_names", {"lam", "d"}).ok());
+        QVERIFY(root->createGroup("lam")->writeStringListAttr("weight_names", {}).ok());
+        auto d = root->createGroup("d");
+        const float k[8] = {0, 1, 2, 3, 4, 5, 6, 7}, b[2] = {0, 0};
+        QVERIFY(d->writeFloats("d/kernel:0", {4, 2}, k).ok());
+        QVERIFY(d->writeFloats("d/bias:0", {2}, b).ok());
+        QVERIFY(d->writeStringListAttr("weight_names", {"d/kernel:0", "d/bias:0"}).ok());
+      }
+      QVERIFY(f->close().ok());
+    }
+    Run r = cli({QStringLiteral("info"), weights, QStringLiteral("--architecture"), arch});
+    QCOMPARE(r.exitCode, 1);
+    const QList<QByteArray> lines = r.out.split('\n');
+    QVERIFY2(lines.size() > 4, r.out.constData());
+    QVERIFY2(lines[0].contains("supported"), lines[0].constData());
+    QVERIFY2(lines[1].startsWith("in ") && lines[1].contains("(4)") && lines[1].trimmed().endsWith("yes"), lines[1].constData());
+    QVERIFY2(lines[2].startsWith("lam ") && lines[2].contains("Lambda") && lines[2].contains("NO: contains Python code"),
+             lines[2].constData());
+    QVERIFY2(lines[3].startsWith("d ") && lines[3].contains(" ? ") && lines[3].contains(" 10 ") &&
+             lines[3].trimmed().endsWith("yes"), lines[3].constData());
+    QVERIFY2(r.out.contains("1 layer is not supported"), r.out.constData());
+    QVERIFY2(r.err.contains("Layer 'lam' (Lambda) contains Python code"), r.err.constData());
+
+    r = cli({QStringLiteral("info"), weights, QStringLiteral("--architecture"), arch, QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 1);
+    const auto summary = jsonLines(r.out).last();
+    QCOMPARE(summary[QStringLiteral("event")].toString(), QStringLiteral("summary"));
+    QVERIFY(summary[QStringLiteral("error")].toString().contains(QStringLiteral("'lam' (Lambda)")));
+    const auto layers = summary[QStringLiteral("layers")].toArray();
+    QCOMPARE(layers.size(), 3);
+    QVERIFY(layers[0].toObject()[QStringLiteral("supported")].toBool());
+    QVERIFY(!layers[1].toObject()[QStringLiteral("supported")].toBool());
+    QVERIFY(layers[1].toObject()[QStringLiteral("reason")].toString().contains(QStringLiteral("Python code")));
+    QVERIFY(layers[2].toObject()[QStringLiteral("supported")].toBool());
+    QVERIFY(layers[2].toObject()[QStringLiteral("output_shape")].isNull());
+    QCOMPARE(layers[2].toObject()[QStringLiteral("params")].toInt(), 10);
+    QCOMPARE(summary[QStringLiteral("params")].toInt(), 10);
+
+    // Real files (../shared): the LSTM and custom-layer models list every layer.
+    const QString shared = QStringLiteral(QAT_SHARED_DIR "/models/keras/");
+    if (!QFileInfo::exists(shared)) QSKIP("../shared is absent");
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("keras2c__example_model.h5")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.out.contains("lstm_1") && r.out.contains("NO: is not supported yet") && r.out.contains("dense_3"),
+             r.out.constData());
+    r = cli({QStringLiteral("info"), shared + QStringLiteral("fml_example_models__hgq_jet_classifier.h5"),
+             QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 1);
+    int unsupported = 0;
+    const auto hgq = jsonLines(r.out).last()[QStringLiteral("layers")].toArray();
+    for (const auto& l : hgq) unsupported += l.toObject()[QStringLiteral("supported")].toBool() ? 0 : 1;
+    QCOMPARE(hgq.size(), 16);
+    QCOMPARE(unsupported, 8);  // the FixedPointQuantizer layers
+  }
+
   void predictMatchesTheEngine() {
     QTemporaryDir dir;
     qat::Rng rng(5);
