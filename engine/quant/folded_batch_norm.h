@@ -22,6 +22,7 @@
 // frozen once step ≥ freezeBnStep). The conv and BN keep their own names and Keras
 // layouts, so their float weights map back onto the original model.
 #include <memory>
+#include <vector>
 
 #include "engine/layers/batch_normalization.h"
 #include "engine/layers/layer.h"
@@ -74,6 +75,37 @@ class FoldedBatchNorm : public Layer {
   std::unique_ptr<Quantizer> quant_;
   FoldOptions opt_;
   Param step_;
+
+  // Everything below is derived state and scratch, sized by doBuild() and reused so that
+  // training steps do not allocate.
+  void bindConv();  // kernelP_/biasP_ ← conv_'s parameters (constructor, copy)
+  void computeScales(bool live);
+  void forwardLive(TensorList in, Tensor& out, const RunContext& ctx);
+  void forwardFolded(TensorList in, Tensor& out, const RunContext& ctx);
+  void backwardLive(TensorList in, const Tensor& dout, GradList din, const RunContext& ctx);
+  void backwardFolded(TensorList in, const Tensor& out, const Tensor& dout, GradList din,
+                      const RunContext& ctx);
+  // dW += dWf·s and acc1_[c] = Σ dWf·W per channel, dWf = STE(dWq) (dWq in dk_).
+  void kernelGradients(const RunContext& ctx);
+
+  Param* kernelP_ = nullptr;  // conv_'s kernel / depthwise_kernel
+  Param* biasP_ = nullptr;    // conv_'s bias; null without use_bias
+  int channels_ = 0;          // C: output channels (filters, units, in·M)
+  bool lastLive_ = false;     // the last forward normalised with batch statistics
+  bool lastIdentity_ = false;  // ... and ran the plain conv (no quantizer / fakeQuant off)
+  // (C) per output channel, set by forward() and used by the backward() after it (the
+  // live forward moves the moving statistics, so backward must not recompute them):
+  std::vector<float> s_;          // the fold scale used (see computeScales)
+  std::vector<float> invS_;       // 1 / s_
+  std::vector<float> invSigma_;   // 1 / sqrt(moving_var + ε)
+  std::vector<float> foldBias_;   // (b − moving_mean)·s + β
+  std::vector<float> acc1_, acc2_;  // per-channel gradient sums
+  std::vector<double> partial_;   // (threads, C) partial channel sums
+  // Kernel-shaped: W·s, the conv's kernel slot (q(W·s), divided by s when live), the
+  // conv's kernel-gradient slot, the quantizer's straight-through gradient.
+  Tensor wf_, wq_, dk_, dwf_;
+  Tensor bslot_, dbslot_;  // (C) the conv's bias value / gradient slots (folded path)
+  Tensor z_, dz_;          // (N, ..., C) BN input z and its gradient (live path)
 };
 
 }  // namespace qat::quant

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/layers/layer.h"
 #include "engine/quant/quantizer.h"
@@ -51,6 +52,18 @@ class QuantizeWrapper : public Layer {
   // Scratch reused between steps: the quantized values and a zeroed gradient slot per
   // quantized parameter, swapped into the inner layer's Param around its calls.
   std::map<std::string, Tensor> quantized_, gradScratch_;
+  // One entry per quantized parameter in the inner layer's parameter order, pointing into
+  // inner_ and the maps above (std::map nodes do not move), so forward/backward neither
+  // search nor allocate. Bound by doBuild() and the copy constructor.
+  struct Slot {
+    Param* param;
+    Quantizer* quantizer;
+    Tensor* quantized;
+    Tensor* gradScratch;
+  };
+  std::vector<Slot> slots_;
+  Tensor steGrad_;  // the quantizer's straight-through gradient, before it is added to grad
+  void bindSlots();
 };
 
 }  // namespace qat::quant

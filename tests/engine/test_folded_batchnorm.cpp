@@ -1,0 +1,442 @@
+// FoldedBatchNorm: float equivalence with the unfolded conv → BN (inference and training
+// with batch statistics, moving statistics included), the frozen formula against
+// foldedWeights(), finite-difference gradients (float, and quantized through an affine STE
+// surrogate), the freeze step, γ = 0, build errors, clones. Data-driven over Conv2D
+// (stride 1 and 2, with and without bias), DepthwiseConv2D (depth multiplier 2) and Dense.
+#include <QtTest>
+
+#include "common/gradcheck.h"
+#include "common/quant_test_util.h"
+#include "engine/layers/batch_normalization.h"
+#include "engine/layers/conv2d.h"
+#include "engine/layers/dense.h"
+#include "engine/layers/depthwise_conv2d.h"
+#include "engine/layers/flatten.h"
+#include "engine/quant/folded_batch_norm.h"
+
+using namespace qat;
+using quant::FoldedBatchNorm;
+using quant::FoldOptions;
+
+namespace {
+enum Kind { kConv = 0, kDepthwise = 1, kDense = 2 };
+
+std::unique_ptr<Layer> makeConv(int kind, int stride, bool bias, ActivationFn act = ActivationFn::Linear) {
+  if (kind == kConv) {
+    Conv2DOptions o;
+    o.filters = 4;
+    o.kernelH = o.kernelW = 3;
+    o.strideH = o.strideW = stride;
+    o.padding = stride == 1 ? Padding::Valid : Padding::Same;
+    o.useBias = bias;
+    o.activation = act;
+    return std::make_unique<Conv2D>("conv", o);
+  }
+  if (kind == kDepthwise) {
+    DepthwiseConv2DOptions o;
+    o.kernelH = o.kernelW = 3;
+    o.strideH = o.strideW = stride;
+    o.depthMultiplier = 2;
+    o.useBias = bias;
+    o.activation = act;
+    return std::make_unique<DepthwiseConv2D>("dw", o);
+  }
+  return std::make_unique<Dense>("dense", DenseOptions{4, bias, act});
+}
+
+Shape inputShape(int kind) { return kind == kDense ? Shape{5} : Shape{6, 6, 3}; }
+
+Tensor randomInput(int kind, uint64_t seed) {
+  Tensor x(inputShape(kind).withBatch(kind == kDense ? 6 : 2));
+  Rng rng(seed);
+  test::fillUniform(x, rng, -1.0f, 1.0f);
+  for (size_t i = 0; i < x.size(); i += 3) x[i] += 0.7f;  // non-zero means
+  return x;
+}
+
+// A fold over a random conv/BN: kernel in ±0.5, γ of both signs, moving statistics away
+// from (0, 1).
+std::unique_ptr<FoldedBatchNorm> makeFold(int kind, int stride, bool bias, std::unique_ptr<quant::Quantizer> q,
+                                          float momentum = 0.99f, float epsilon = 1e-3f) {
+  BatchNormalizationOptions bo;
+  bo.momentum = momentum;
+  bo.epsilon = epsilon;
+  auto f = std::make_unique<FoldedBatchNorm>(makeConv(kind, stride, bias), std::make_unique<BatchNormalization>("bn", bo),
+                                             std::move(q));
+  if (!f->build({inputShape(kind)}).ok()) return nullptr;
+  Rng rng(5);
+  f->initialize(rng);
+  Param* k = f->conv().params()[0];
+  for (size_t i = 0; i < k->value.size(); ++i) k->value[i] = rng.uniform(-0.5f, 0.5f);
+  if (bias)
+    for (size_t c = 0; c < f->conv().params()[1]->value.size(); ++c) f->conv().params()[1]->value[c] = rng.uniform(-0.5f, 0.5f);
+  BatchNormalization& bn = f->bn();
+  for (size_t c = 0; c < bn.gamma().value.size(); ++c) {
+    bn.gamma().value[c] = rng.uniform(0.5f, 1.5f) * (c % 3 == 1 ? -1.0f : 1.0f);
+    bn.beta().value[c] = rng.uniform(-0.5f, 0.5f);
+    bn.movingMean().value[c] = rng.uniform(-0.3f, 0.3f);
+    bn.movingVariance().value[c] = rng.uniform(0.4f, 2.0f);
+  }
+  return f;
+}
+
+void fwd(Layer& l, const Tensor& x, Tensor& y, const RunContext& ctx) {
+  const Tensor* p = &x;
+  l.forward(TensorList(&p, 1), y, ctx);
+}
+void bwd(Layer& l, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const RunContext& ctx) {
+  const Tensor* p = &x;
+  dx.resize(x.shape());
+  Tensor* d = &dx;
+  l.backward(TensorList(&p, 1), y, dy, GradList(&d, 1), ctx);
+}
+
+// s[c] = γ / sqrt(moving_var + ε), as the header defines it.
+std::vector<float> foldScale(BatchNormalization& bn) {
+  std::vector<float> s(bn.gamma().value.size());
+  for (size_t c = 0; c < s.size(); ++c)
+    s[c] = bn.gamma().value[c] * (1.0f / std::sqrt(bn.movingVariance().value[c] + bn.effectiveEpsilon()));
+  return s;
+}
+
+// out[r, c] += b[c] (b = 0 when empty), c the innermost index.
+void addPerChannel(Tensor& t, const std::vector<float>& b) {
+  for (size_t i = 0; i < t.size(); ++i) t[i] += b[i % b.size()];
+}
+
+#define QVERIFY_CLOSE(a, b, rtol)                                                           \
+  do {                                                                                      \
+    const double r_ = test::worstRatio((a), (b), (rtol));                                   \
+    QVERIFY2(r_ <= 1.0, (std::string(#a " vs " #b ": error / tolerance = ") + std::to_string(r_)).c_str()); \
+  } while (0)
+}  // namespace
+
+class TestFoldedBatchNorm : public QObject {
+  Q_OBJECT
+
+  static void addCases() {
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<int>("stride");
+    QTest::addColumn<bool>("bias");
+    QTest::addRow("conv-s1-bias") << int(kConv) << 1 << true;
+    QTest::addRow("conv-s1-nobias") << int(kConv) << 1 << false;
+    QTest::addRow("conv-s2-bias") << int(kConv) << 2 << true;
+    QTest::addRow("conv-s2-nobias") << int(kConv) << 2 << false;
+    QTest::addRow("depthwise-m2-bias") << int(kDepthwise) << 1 << true;
+    QTest::addRow("depthwise-m2-s2-nobias") << int(kDepthwise) << 2 << false;
+    QTest::addRow("dense-bias") << int(kDense) << 1 << true;
+    QTest::addRow("dense-nobias") << int(kDense) << 1 << false;
+  }
+  // Per-tensor grid of step 0.05 on [−0.4, 0.4]: |W·s| reaches ~1 here, so some folded
+  // weights clip (zero STE gradient) and the rest round.
+  static std::unique_ptr<quant::Quantizer> stepQuantizer() {
+    return std::make_unique<test::StepQuantizer>(-0.4f, 0.4f, 0.05f);
+  }
+
+ private slots:
+  // fakeQuant=false (with a quantizer) and no quantizer: the fold is conv → BN exactly.
+  void floatMatchesUnfolded_data() { addCases(); }
+  void floatMatchesUnfolded() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    for (bool withQuantizer : {false, true}) {
+      auto f = makeFold(kind, stride, bias, withQuantizer ? stepQuantizer() : nullptr);
+      QVERIFY(f);
+      auto conv = f->conv().clone();
+      auto bn = f->bn().clone();
+      RunContext eval;
+      eval.fakeQuant = false;
+      RunContext train = eval;
+      train.training = true;
+      Tensor y, u, yr;
+      for (int step = 0; step < 3; ++step) {
+        const Tensor x = randomInput(kind, 40 + step);
+        fwd(*f, x, y, train);  // batch statistics
+        fwd(*conv, x, u, train);
+        fwd(*bn, u, yr, train);
+        QVERIFY_CLOSE(y, yr, 1e-5);
+        fwd(*f, x, y, eval);  // moving statistics, through the folded formula
+        fwd(*conv, x, u, eval);
+        fwd(*bn, u, yr, eval);
+        QVERIFY_CLOSE(y, yr, 1e-5);
+      }
+      auto& rbn = static_cast<BatchNormalization&>(*bn);
+      QVERIFY_CLOSE(f->bn().movingMean().value, rbn.movingMean().value, 1e-6);
+      QVERIFY_CLOSE(f->bn().movingVariance().value, rbn.movingVariance().value, 1e-6);
+      QCOMPARE(f->params().back()->name, std::string("step"));
+      QCOMPARE(f->params().back()->value[0], 3.0f);  // training forwards only
+    }
+  }
+
+  // Live BN with the quantizer on, against the header's formula computed another way:
+  // z = (conv(x, q(W·s)) + b·s) / s (dividing the output), y = BN_batch(z).
+  void liveQuantizedMatchesComposition_data() { addCases(); }
+  void liveQuantizedMatchesComposition() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    auto f = makeFold(kind, stride, bias, stepQuantizer());
+    QVERIFY(f);
+    auto conv = f->conv().clone();
+    auto bn = f->bn().clone();
+    const std::vector<float> s = foldScale(f->bn());
+    Tensor K, B;
+    f->foldedWeights(K, B);
+    test::StepQuantizer q(-0.4f, 0.4f, 0.05f);
+    int clipped = 0;
+    for (size_t i = 0; i < K.size(); ++i) clipped += !q.inside(K[i]);
+    QVERIFY(clipped > 0 && clipped < int(K.size()));
+    Param* k = conv->params()[0];
+    for (size_t i = 0; i < K.size(); ++i) k->value[i] = q.apply(K[i]);
+    if (bias)
+      for (size_t c = 0; c < s.size(); ++c) conv->params()[1]->value[c] *= s[c];
+    RunContext train;
+    train.training = true;
+    const Tensor x = randomInput(kind, 7);
+    Tensor y, u, yr;
+    fwd(*f, x, y, train);
+    fwd(*conv, x, u, train);
+    for (size_t i = 0; i < u.size(); ++i) u[i] /= s[i % s.size()];
+    fwd(*bn, u, yr, train);
+    QVERIFY_CLOSE(y, yr, 1e-5);
+    auto& rbn = static_cast<BatchNormalization&>(*bn);
+    QVERIFY_CLOSE(f->bn().movingMean().value, rbn.movingMean().value, 1e-5);
+    QVERIFY_CLOSE(f->bn().movingVariance().value, rbn.movingVariance().value, 1e-5);
+  }
+
+  // Frozen BN (training after the freeze step) and evaluation: exactly the export's
+  // conv(x, q(foldedWeights kernel)) + folded bias, moving statistics untouched.
+  void frozenMatchesFoldedWeights_data() { addCases(); }
+  void frozenMatchesFoldedWeights() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    for (bool training : {false, true}) {
+      auto f = makeFold(kind, stride, bias, stepQuantizer());
+      QVERIFY(f);
+      f->setFreezeBnStep(0);
+      QVERIFY(f->bnFrozen());
+      const Tensor mm = f->bn().movingMean().value, mv = f->bn().movingVariance().value;
+      Tensor K, B;
+      f->foldedWeights(K, B);
+      auto conv = f->conv().clone();
+      test::StepQuantizer q(-0.4f, 0.4f, 0.05f);
+      for (size_t i = 0; i < K.size(); ++i) conv->params()[0]->value[i] = q.apply(K[i]);
+      if (bias) conv->params()[1]->value.zero();
+      RunContext ctx;
+      ctx.training = training;
+      const Tensor x = randomInput(kind, 8);
+      Tensor y, yr;
+      fwd(*f, x, y, ctx);
+      fwd(*conv, x, yr, ctx);
+      addPerChannel(yr, std::vector<float>(B.data(), B.data() + B.size()));
+      QVERIFY_CLOSE(y, yr, 1e-5);
+      QCOMPARE(f->bn().movingMean().value.size(), mm.size());
+      for (size_t c = 0; c < mm.size(); ++c) {
+        QCOMPARE(f->bn().movingMean().value[c], mm[c]);
+        QCOMPARE(f->bn().movingVariance().value[c], mv[c]);
+      }
+    }
+  }
+
+  // Finite differences w.r.t. x, W, b, γ, β with q the identity, live and frozen BN.
+  void gradCheckFloat_data() { addCases(); }
+  void gradCheckFloat() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    for (bool frozen : {false, true}) {
+      auto f = makeFold(kind, stride, bias, nullptr);
+      QVERIFY(f);
+      if (frozen) f->setFreezeBnStep(0);
+      auto r = test::gradCheckLayer(*f, {randomInput(kind, 9)});
+      QVERIFY2(r.ok, ((frozen ? "frozen: " : "live: ") + r.worst).c_str());
+      QVERIFY(r.checked > 40);
+    }
+  }
+
+  // With rounding on, finite differences only see the staircase. The affine surrogate
+  // q̃(v) = q(v0) + m ⊙ (v − v0) (tests/common/quant_test_util.h) equals q at the point and
+  // has the STE as its exact derivative; the layer's gradients must match finite
+  // differences through it (now the two uses of s in dγ no longer cancel), and the layer
+  // with the real quantizer must give the same gradients at that point. BN momentum 1
+  // keeps the moving statistics, and so s, fixed across the check's many forwards.
+  // ε = 0.5: with batch statistics BN(z) is nearly invariant to scaling z per channel (up
+  // to ε), which would hide the z = conv/s + b use of s in dγ; a large ε exposes it.
+  void gradCheckQuantized_data() { addCases(); }
+  void gradCheckQuantized() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    for (bool frozen : {false, true}) {
+      const char* path = frozen ? "frozen: " : "live: ";
+      auto f = makeFold(kind, stride, bias, std::make_unique<test::SurrogateQuantizer>(stepQuantizer()), 1.0f, 0.5f);
+      QVERIFY(f);
+      if (frozen) f->setFreezeBnStep(0);
+      const Tensor x = randomInput(kind, 10);
+      auto r = test::gradCheckLayer(*f, {x});
+      QVERIFY2(r.ok, (path + r.worst).c_str());
+      auto* sur = static_cast<test::SurrogateQuantizer*>(f->weightQuantizer());
+      QVERIFY(sur->blocked() > 0 && sur->passed() > 0 && sur->rounded() > 0);
+
+      // Same point, real quantizer vs surrogate: same output, same gradients.
+      auto g = makeFold(kind, stride, bias, stepQuantizer(), 1.0f, 0.5f);
+      auto h = makeFold(kind, stride, bias, std::make_unique<test::SurrogateQuantizer>(stepQuantizer()), 1.0f, 0.5f);
+      if (frozen) {
+        g->setFreezeBnStep(0);
+        h->setFreezeBnStep(0);
+      }
+      RunContext train;
+      train.training = true;
+      Tensor yg, yh, dxg, dxh;
+      fwd(*g, x, yg, train);
+      fwd(*h, x, yh, train);
+      QVERIFY_CLOSE(yg, yh, 1e-6);
+      Tensor dy(yg.shape());
+      Rng rng(4);
+      test::fillUniform(dy, rng);
+      bwd(*g, x, yg, dy, dxg, train);
+      bwd(*h, x, yh, dy, dxh, train);
+      QVERIFY_CLOSE(dxg, dxh, 1e-6);
+      auto pg = g->params(), ph = h->params();
+      QCOMPARE(pg.size(), ph.size());
+      for (size_t i = 0; i < pg.size(); ++i)
+        if (pg[i]->trainable) QVERIFY_CLOSE(pg[i]->grad, ph[i]->grad, 1e-6);
+    }
+  }
+
+  // After freezeBnStep training forwards the moving statistics stop moving and the
+  // training output is the frozen (evaluation) formula.
+  void freezeBnStep_data() { addCases(); }
+  void freezeBnStep() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    auto f = makeFold(kind, stride, bias, stepQuantizer());
+    QVERIFY(f);
+    f->setFreezeBnStep(3);
+    RunContext train, eval;
+    train.training = true;
+    Tensor y, ye;
+    for (int step = 0; step < 5; ++step) {
+      const Tensor x = randomInput(kind, 20 + step);
+      const Tensor mm = f->bn().movingMean().value;
+      QCOMPARE(f->bnFrozen(), step >= 3);
+      fwd(*f, x, y, train);
+      const bool moved = test::worstRatio(f->bn().movingMean().value, mm, 0.0, 1e-7) > 1.0;
+      QCOMPARE(moved, step < 3);
+      fwd(*f, x, ye, eval);
+      // Batch statistics differ from the moving ones until the freeze; then equal.
+      const double d = test::worstRatio(y, ye, 1e-5);
+      if (step < 3)
+        QVERIFY2(d > 10.0, std::to_string(d).c_str());
+      else
+        QVERIFY2(d <= 1.0, std::to_string(d).c_str());
+    }
+    QCOMPARE(f->params().back()->value[0], 5.0f);  // evaluation forwards do not count
+  }
+
+  // γ = 0 gives s = 0: outputs stay finite (channel 0 is β), gradients finite, and
+  // without rounding dγ is BN's Σ dy·ẑ, so γ can leave 0.
+  void zeroGamma_data() { addCases(); }
+  void zeroGamma() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    for (bool quantized : {false, true}) {
+      for (bool frozen : {false, true}) {
+        auto f = makeFold(kind, stride, bias, quantized ? stepQuantizer() : nullptr);
+        QVERIFY(f);
+        if (frozen) f->setFreezeBnStep(0);
+        f->bn().gamma().value[0] = 0.0f;
+        auto conv = f->conv().clone();
+        auto bn = f->bn().clone();
+        RunContext train;
+        train.training = true;
+        const Tensor x = randomInput(kind, 11);
+        Tensor y, dx, dy;
+        fwd(*f, x, y, train);
+        const size_t C = f->bn().gamma().value.size();
+        for (size_t i = 0; i < y.size(); ++i) {
+          QVERIFY(std::isfinite(y[i]));
+          if (i % C == 0) QVERIFY(std::abs(y[i] - f->bn().beta().value[0]) < 1e-6f);
+        }
+        dy.resize(y.shape());
+        Rng rng(3);
+        test::fillUniform(dy, rng);
+        for (Param* p : f->params())
+          if (p->trainable) p->grad.zero();
+        bwd(*f, x, y, dy, dx, train);
+        for (Param* p : f->params())
+          for (size_t i = 0; i < p->grad.size(); ++i) QVERIFY(std::isfinite(p->grad[i]));
+        for (size_t i = 0; i < dx.size(); ++i) QVERIFY(std::isfinite(dx[i]));
+        if (!quantized) {
+          // The unfolded conv → BN's dγ[0].
+          Tensor u, yr, du;
+          auto& rbn = static_cast<BatchNormalization&>(*bn);
+          rbn.gamma().grad.zero();
+          fwd(*conv, x, u, frozen ? RunContext{} : train);
+          fwd(rbn, u, yr, frozen ? RunContext{} : train);
+          bwd(rbn, u, yr, dy, du, frozen ? RunContext{} : train);
+          QVERIFY(std::abs(rbn.gamma().grad[0]) > 1e-3f);
+          QVERIFY2(std::abs(f->bn().gamma().grad[0] - rbn.gamma().grad[0]) <= 1e-4f * std::abs(rbn.gamma().grad[0]),
+                   (std::to_string(f->bn().gamma().grad[0]) + " vs " + std::to_string(rbn.gamma().grad[0])).c_str());
+        }
+      }
+    }
+  }
+
+  void buildErrors() {
+    {
+      FoldedBatchNorm f(makeConv(kConv, 1, true, ActivationFn::Relu), std::make_unique<BatchNormalization>("bn_3"), nullptr);
+      auto s = f.build({inputShape(kConv)});
+      QVERIFY(!s.ok());
+      QVERIFY(s.error().message.find("bn_3") != std::string::npos);
+      QVERIFY(s.error().message.find("activation") != std::string::npos);
+    }
+    {
+      FoldedBatchNorm f(std::make_unique<Flatten>("flat"), std::make_unique<BatchNormalization>("bn"), nullptr);
+      auto s = f.build({inputShape(kConv)});
+      QVERIFY(!s.ok());
+      QVERIFY(s.error().message.find("Flatten 'flat'") != std::string::npos);
+    }
+    {
+      auto bn = std::make_unique<BatchNormalization>("bn");
+      QVERIFY(bn->build({Shape{6, 6, 7}}).ok());
+      FoldedBatchNorm f(makeConv(kConv, 1, true), std::move(bn), nullptr);
+      auto s = f.build({inputShape(kConv)});
+      QVERIFY(!s.ok());
+      QVERIFY(s.error().message.find("7 channels") != std::string::npos);
+    }
+  }
+
+  void paramsAndClone() {
+    auto f = makeFold(kDepthwise, 1, true, stepQuantizer());
+    QVERIFY(f);
+    QCOMPARE(f->name(), std::string("bn"));
+    std::vector<std::string> names;
+    for (Param* p : f->params()) names.push_back(p->name);
+    QCOMPARE(names, (std::vector<std::string>{"depthwise_kernel", "bias", "gamma", "beta", "moving_mean",
+                                              "moving_variance", "step"}));
+    QVERIFY(!f->params().back()->trainable);
+    const Tensor x = randomInput(kDepthwise, 12);
+    RunContext train;
+    train.training = true;
+    Tensor y0, y1, y2;
+    fwd(*f, x, y0, RunContext{});
+    auto c = f->clone();
+    // The original trains (moving statistics, step) and changes γ: the clone is unaffected.
+    fwd(*f, x, y1, train);
+    f->bn().gamma().value[0] += 1.0f;
+    fwd(*c, x, y2, RunContext{});
+    QVERIFY_CLOSE(y2, y0, 0.0);
+    QCOMPARE(c->params().back()->value[0], 0.0f);
+    QCOMPARE(f->params().back()->value[0], 1.0f);
+    // The clone's conv is its own: its kernel Params are distinct objects.
+    QVERIFY(c->params()[0] != f->params()[0]);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestFoldedBatchNorm)
+#include "test_folded_batchnorm.moc"
