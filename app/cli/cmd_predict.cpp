@@ -7,6 +7,7 @@
 #include "reporter.h"
 #include "engine/core/threading.h"
 #include "engine/data/npy.h"
+#include "engine/quant/checkpoint.h"
 #include "engine/train/trainer.h"
 
 namespace qat::cli {
@@ -14,8 +15,10 @@ namespace qat::cli {
 int runPredict(int argc, char** argv, int first) {
   Args a("predict",
          "Runs a model in float over the samples in an .npy file (NHWC float32, or uint8 pixels\n"
-         "which are normalised like the training data) and writes the outputs as float32 .npy.",
-         {{"model", "MODEL", "builtin:NAME or a Keras .h5 file", ""},
+         "which are normalised like the training data) and writes the outputs as float32 .npy.\n"
+         "A QAT checkpoint runs in float (its trained float weights) or fake-quant mode.",
+         {{"model", "MODEL", "builtin:NAME, a Keras .h5 file or a QAT checkpoint", ""},
+          {"mode", "MODE", "float | fake-quant (fake-quant needs a QAT checkpoint from qat-cli quantize)", "float"},
           architectureOption(),
           {"input", "FILE", "input batch (.npy), shaped (N, ...model input) or one sample", ""},
           {"output", "FILE", "where to write the outputs (.npy, float32)", ""},
@@ -43,9 +46,27 @@ int runPredict(int argc, char** argv, int first) {
     std::cerr << "qat-cli predict: --normalize must be scale01 or none\n";
     return kExitUsage;
   }
+  const std::string mode = a.get("mode");
+  if (mode != "float" && mode != "fake-quant") {
+    std::cerr << "qat-cli predict: --mode must be float or fake-quant\n";
+    return kExitUsage;
+  }
   setThreadCount(threads);
   Reporter rep(a.has("json"));
-  auto model = loadModelArg(a.get("model"), "42", a.get("architecture"));
+  // A checkpoint runs as its quantized model; float mode turns the rounding off, which is
+  // exactly the float model with the trained weights.
+  Expected<Model> model = makeError("no model");
+  const std::string spec = a.get("model");
+  if (spec.rfind("builtin:", 0) != 0 && quant::isCheckpoint(spec)) {
+    auto ck = quant::loadCheckpoint(spec);
+    if (!ck.ok()) return rep.fail(ck.error().message);
+    model = std::move(ck->quantized.model);
+  } else if (mode == "fake-quant") {
+    return rep.fail(spec + " is not a QAT checkpoint, so it has no quantizers to run: create one with "
+                           "'qat-cli quantize --model " + spec + " --out qat.h5', or use --mode float");
+  } else {
+    model = loadModelArg(spec, "42", a.get("architecture"));
+  }
   if (!model.ok()) return rep.fail(model.error().message);
   if (model->inputs().size() != 1 || model->outputs().size() != 1)
     return rep.fail("predict needs a model with one input and one output; '" + model->name + "' has " +
@@ -63,10 +84,11 @@ int runPredict(int argc, char** argv, int first) {
   if (arr->dtype == "|u1" && norm == "scale01")
     for (size_t i = 0; i < x.size(); ++i) x[i] /= 255.0f;
 
-  const Tensor y = predict(*model, x, batch);
+  const Tensor y = predict(*model, x, batch, mode == "fake-quant");
   if (auto s = writeNpy(a.get("output"), y); !s.ok()) return rep.fail(s.error().message);
   if (rep.json())
     rep.summary({{"model", model->name},
+                 {"mode", mode},
                  {"samples", x.dim(0)},
                  {"output_shape", y.shape().dims()},
                  {"outputs", {{"predictions", a.get("output")}}}});

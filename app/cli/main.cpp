@@ -15,6 +15,8 @@ constexpr const char* kUsage =
     "  train     train a model (float) on a data set and report test accuracy\n"
     "  info      print the layer table of a model\n"
     "  predict   run a model over an .npy batch and write the outputs as .npy\n"
+    "  quantize  post-training quantization and quantization-aware training\n"
+    "  config-template  write the per-layer quantize config of a model (JSON)\n"
     "  version   print the version\n"
     "\n"
     "Run 'qat-cli <command> --help' for the options of a command.\n"
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   if (cmd == "train") return runTrain(argc, argv, 2);
   if (cmd == "info") return runInfo(argc, argv, 2);
   if (cmd == "predict") return runPredict(argc, argv, 2);
+  if (cmd == "quantize") return runQuantize(argc, argv, 2);
+  if (cmd == "config-template") return runConfigTemplate(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "qat-cli " << QAT_VERSION << std::endl;
     return kExitOk;

@@ -1,0 +1,220 @@
+// qat-cli quantize: post-training quantization and QAT fine-tuning of a float model.
+// qat-cli config-template: the editable per-layer quantize config of a model.
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "model_source.h"
+#include "reporter.h"
+#include "engine/core/threading.h"
+#include "engine/quant/checkpoint.h"
+#include "engine/quant/scheme.h"
+
+namespace qat::cli {
+namespace {
+
+std::vector<OptionSpec> schemeOptions() {
+  return {
+      {"config", "FILE", "per-layer quantize config (JSON, see config-template); overrides the scheme", ""},
+      {"scheme", "NAME", "default8 (tfmot's W8A8) or w<bits>a<bits>, e.g. w4a8, w8a16", "default8"},
+      {"bn-mode", "MODE", "BatchNorm after Conv/Dense: tfmot (fold at export) or fold (fold during QAT)", "tfmot"},
+      {"freeze-bn-step", "N", "fold mode: training steps after which BN statistics freeze (-1 never)", "-1"},
+      {"layers", "LIST", "quantize only these layers: names, classes (Conv2D), re:<regex> or globs, comma-separated",
+       ""},
+      {"skip-unsupported", "", "leave layers the scheme cannot quantize in float instead of failing", ""},
+  };
+}
+
+// The quantize config the options ask for: --config, else the scheme over --layers.
+Expected<quant::QuantizeConfig> configFromArgs(const Args& a, const Model& model, Reporter& rep) {
+  if (a.has("config")) return quant::readQuantizeConfig(a.get("config"));
+  auto scheme = quant::schemeFromName(a.get("scheme"));
+  if (!scheme.ok()) return scheme.error();
+  const auto mode = quant::bnModeFromName(a.get("bn-mode"));
+  if (!mode) return makeError("--bn-mode must be tfmot or fold, not '" + a.get("bn-mode") + "'");
+  scheme->bnMode = *mode;
+  std::string err;
+  scheme->freezeBnStep = a.getInt("freeze-bn-step", err);
+  if (!err.empty()) return makeError(err);
+  auto r = quant::makeSchemeConfig(model, *scheme, quant::parseLayerSelection(a.get("layers")),
+                                   a.has("skip-unsupported"));
+  if (!r.ok()) return r.error();
+  for (const auto& w : r->warnings) rep.event("warning", {{"message", w}}, "warning: " + w);
+  return std::move(r->config);
+}
+
+std::string accuracyLine(const char* what, const EvalResult& r) {
+  char line[160];
+  std::snprintf(line, sizeof line, "%-22s accuracy %.4f  (loss %.4f, %zu samples)", what, r.accuracy, r.loss,
+                r.samples);
+  return line;
+}
+
+}  // namespace
+
+int runQuantize(int argc, char** argv, int first) {
+  std::vector<OptionSpec> options = trainingOptions();
+  for (OptionSpec& o : options) {
+    if (o.name == "lr") o.defaultValue = "0.0001";  // fine-tuning from trained weights
+    if (o.name == "model") o.help += ", or a QAT checkpoint to continue";
+  }
+  for (auto& o : schemeOptions()) options.push_back(o);
+  options.push_back({"calib-batches", "N", "batches of training data for post-training calibration (0: none)", "32"});
+  options.push_back({"out", "FILE", "save the QAT checkpoint (.h5; opens in Keras as the float model)", ""});
+  options.push_back({"config-out", "FILE", "save the quantize config used (JSON)", ""});
+  Args a("quantize",
+         "Quantizes a float model: post-training calibration over --calib-batches batches, then\n"
+         "--epochs of quantization-aware training (0: post-training quantization only).\n"
+         "Reports float, post-training and QAT (fake-quant) test accuracy.",
+         options);
+  if (auto e = a.parse(argc, argv, first)) {
+    std::cerr << "qat-cli quantize: " << *e << "\n";
+    return kExitUsage;
+  }
+  if (a.has("help")) {
+    std::cout << a.help();
+    return kExitOk;
+  }
+  Reporter rep(a.has("json"));
+  std::string err;
+  const int threads = static_cast<int>(a.getInt("threads", err));
+  const long maxSamples = a.getInt("max-samples", err);
+  const long calibBatches = a.getInt("calib-batches", err);
+  if (!err.empty() || calibBatches < 0) {
+    std::cerr << "qat-cli quantize: " << (err.empty() ? "--calib-batches must be >= 0" : err) << "\n";
+    return kExitUsage;
+  }
+  setThreadCount(threads);
+
+  // The model: a float model to quantize, or a checkpoint to continue.
+  Model floatModel;
+  std::optional<quant::QuantizedModel> quantized;
+  std::optional<TrainingConfigInfo> fileTraining;
+  const std::string modelSpec = a.get("model");
+  if (modelSpec.rfind("builtin:", 0) != 0 && quant::isCheckpoint(modelSpec)) {
+    auto ck = quant::loadCheckpoint(modelSpec);
+    if (!ck.ok()) return rep.fail(ck.error().message);
+    floatModel = std::move(ck->floatModel);
+    quantized.emplace(std::move(ck->quantized));
+    fileTraining = ck->training;
+  } else {
+    std::vector<std::string> warnings;
+    auto m = loadModelArg(modelSpec, a.get("seed"), a.get("architecture"), &warnings, &fileTraining);
+    if (!m.ok()) return rep.fail(m.error().message);
+    floatModel = std::move(m.value());
+    for (const auto& w : warnings) rep.event("warning", {{"message", w}}, "warning: " + w);
+  }
+  TrainConfig cfg;
+  if (auto e = readTrainConfig(a, floatModel, fileTraining, cfg)) {
+    std::cerr << "qat-cli quantize: " << *e << "\n";
+    return kExitUsage;
+  }
+  auto data = loadDataArgs(a, floatModel);
+  if (!data.ok()) return rep.fail(data.error().message);
+  if (maxSamples > 0 && static_cast<size_t>(maxSamples) < data->train.size())
+    data->train = subset(data->train, static_cast<size_t>(maxSamples));
+
+  nlohmann::json summary{{"model", floatModel.name}};
+  // Evaluates `trainer`'s model on the test split (if any) and reports it under `key`.
+  auto evaluateTest = [&](Trainer& trainer, const char* key, const char* label) -> Status {
+    if (!data->test) return {};
+    auto r = trainer.evaluate(*data->test);
+    if (!r.ok()) return r.error();
+    summary[key] = toJson(*r);
+    if (!rep.json()) std::cout << accuracyLine(label, *r) << std::endl;
+    return {};
+  };
+
+  if (!quantized) {
+    Trainer floatEval(floatModel, cfg);
+    if (Status s = evaluateTest(floatEval, "float", "float"); !s.ok()) return rep.fail(s.error().message);
+    auto qc = configFromArgs(a, floatModel, rep);
+    if (!qc.ok()) return rep.fail(qc.error().message);
+    auto q = quant::quantizeModel(floatModel, qc.value());
+    if (!q.ok()) return rep.fail(q.error().message);
+    quantized.emplace(std::move(q.value()));
+  }
+  for (const auto& w : quantized->warnings) rep.event("warning", {{"message", w}}, "warning: " + w);
+  const quant::QuantSummary qs = quant::summarize(*quantized, floatModel);
+  rep.event("quantized",
+            {{"quantized_layers", qs.quantizedLayers},
+             {"float_layers", qs.floatLayers},
+             {"fake_quant_nodes", qs.fakeQuantNodes},
+             {"weight_bytes", qs.weightBits / 8},
+             {"float_weight_bytes", qs.floatBits / 8}},
+            "quantized " + std::to_string(qs.quantizedLayers) + " layers (" + std::to_string(qs.floatLayers) +
+                " left float); weights " + std::to_string(qs.weightBits / 8) + " bytes vs " +
+                std::to_string(qs.floatBits / 8) + " in float");
+
+  Trainer trainer(quantized->model, cfg);
+  if (calibBatches > 0) {
+    auto seen = trainer.calibrate(data->train, static_cast<int>(calibBatches));
+    if (!seen.ok()) return rep.fail(seen.error().message);
+    summary["calibration_samples"] = seen.value();
+    if (Status s = evaluateTest(trainer, "post_training", "post-training (PTQ)"); !s.ok())
+      return rep.fail(s.error().message);
+  }
+  if (cfg.epochs > 0) {
+    rep.event("start",
+              {{"model", floatModel.name}, {"train_samples", data->train.size()}, {"threads", threadCount()}},
+              "quantization-aware training on " + std::to_string(data->train.size()) + " samples, " +
+                  std::to_string(threadCount()) + " threads");
+    auto fit = trainer.fit(data->train, nullptr, &rep);
+    if (!fit.ok()) return rep.fail(fit.error().message);
+    summary["steps"] = fit->steps;
+    summary["samples_per_sec"] = fit->samplesPerSec;
+    summary["train_seconds"] = fit->seconds;
+    summary["epochs"] = nlohmann::json::array();
+    for (const auto& e : fit->epochs) summary["epochs"].push_back(toJson(e));
+    if (Status s = evaluateTest(trainer, "qat", "QAT (fake-quant)"); !s.ok()) return rep.fail(s.error().message);
+  }
+  if (a.has("out")) {
+    if (Status s = quant::saveCheckpoint(*quantized, floatModel, a.get("out")); !s.ok())
+      return rep.fail(s.error().message);
+    summary["outputs"]["checkpoint"] = a.get("out");
+    if (!rep.json()) std::cout << "saved " << a.get("out") << std::endl;
+  }
+  if (a.has("config-out")) {
+    if (Status s = quant::writeQuantizeConfig(quantized->config, a.get("config-out")); !s.ok())
+      return rep.fail(s.error().message);
+    summary["outputs"]["config"] = a.get("config-out");
+  }
+  rep.summary(summary);
+  return kExitOk;
+}
+
+int runConfigTemplate(int argc, char** argv, int first) {
+  std::vector<OptionSpec> options = schemeOptions();
+  options.erase(options.begin());  // --config: this command writes one
+  options.push_back(architectureOption());
+  options.push_back({"out", "FILE", "write the config here instead of standard output", ""});
+  Args a("config-template",
+         "Writes the per-layer quantize config a scheme gives MODEL, as JSON to edit and pass to\n"
+         "'qat-cli quantize --config'. usage: qat-cli config-template MODEL [options]",
+         options);
+  if (auto e = a.parse(argc, argv, first)) {
+    std::cerr << "qat-cli config-template: " << *e << "\n";
+    return kExitUsage;
+  }
+  if (a.has("help")) {
+    std::cout << a.help();
+    return kExitOk;
+  }
+  if (a.positional().size() != 1) {
+    std::cerr << "qat-cli config-template: give exactly one model (a .h5 file or builtin:NAME)\n";
+    return kExitUsage;
+  }
+  Reporter rep(false);
+  auto model = loadModelArg(a.positional()[0], "42", a.get("architecture"));
+  if (!model.ok()) return rep.fail(model.error().message);
+  auto qc = configFromArgs(a, *model, rep);
+  if (!qc.ok()) return rep.fail(qc.error().message);
+  if (a.has("out")) {
+    if (Status s = quant::writeQuantizeConfig(qc.value(), a.get("out")); !s.ok()) return rep.fail(s.error().message);
+    return kExitOk;
+  }
+  std::cout << quant::toJson(qc.value()).dump(2) << std::endl;
+  return kExitOk;
+}
+
+}  // namespace qat::cli
