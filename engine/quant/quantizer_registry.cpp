@@ -26,6 +26,8 @@ void registerBuiltins(std::map<std::string, Entry>& k) {
                         "range = moving average of batch min/max (tfmot's activation quantizer)"};
   k["AllValues"] = {makeAllValuesQuantizer, "range = min/max over all batches seen (tfmot's input quantizer)"};
   k["Fixed"] = {makeFixedQuantizer, "a fixed range given by initMin/initMax"};
+  k["LearnedRange"] = {makeLearnedRangeQuantizer, "trainable min/max (TensorFlow's range gradients)"};
+  k["LSQ"] = {makeLsqQuantizer, "trainable step size (Learned Step Size Quantization, Esser et al. 2020)"};
   k["FixedRangeClip"] = {makeFixedRangeClipQuantizer,
                          "clip to [min, max] (extra keys, default [-1, 1]) without a grid (tfmot guide example)"};
 }

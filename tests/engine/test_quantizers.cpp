@@ -1,6 +1,6 @@
 // Quantizer kinds: range update rules (hand-computed), mode flags, state Params, spec JSON
-// and its validation, the registry, FixedRangeClip and FakeQuantLayer. Learned kinds are
-// in the second half (test_quantizers_learned section below).
+// and its validation, the registry, FixedRangeClip and FakeQuantLayer. The learned kinds
+// (LearnedRange, LSQ) are tested in test_learned_quantizers.cpp.
 #include <QtTest>
 
 #include <cmath>
@@ -358,7 +358,7 @@ class TestQuantizers : public QObject {
     QVERIFY(!q.ok());
     const std::string& m = q.error().message;
     QVERIFY(m.find("'Bogus'") != std::string::npos);
-    for (const char* k : {"LastValue", "MovingAverage", "AllValues", "Fixed", "FixedRangeClip"})
+    for (const char* k : {"LastValue", "MovingAverage", "AllValues", "Fixed", "FixedRangeClip", "LearnedRange", "LSQ"})
       QVERIFY2(m.find(k) != std::string::npos, k);
     const auto types = quantizerTypes();
     QVERIFY(std::find(types.begin(), types.end(), "MovingAverage") != types.end());
