@@ -41,10 +41,14 @@ Expected<Shape> QuantizeWrapper::doBuild(const std::vector<Shape>& inputs) {
       return layerError("inner layer '" + inner_->name() + "' has no parameter '" + name +
                         "' to quantize (its parameters: " + (have.empty() ? "none" : have) + ")");
     }
-    // Per-axis grids run along the parameter's innermost axis (HWIO: O; Dense: units;
-    // depthwise (kh, kw, C, M): quantizer.h's channel order, i % channels()).
+    // Per-axis grids run along the output channels, the innermost axis of the flat array
+    // (Conv2D HWIO: O; Dense (in, units): units), except that a depthwise kernel
+    // (kh, kw, C, M) has C·M output channels, its last two axes flattened (quantizer.h's
+    // and TFLite's channel order: element i belongs to channel i % channels()).
     const Shape& s = found->value.shape();
-    const int channels = q->spec().perAxis && s.rank() > 0 ? s.back() : 1;
+    int channels = 1;
+    if (q->spec().perAxis && s.rank() > 0)
+      channels = name == "depthwise_kernel" && s.rank() == 4 ? s[2] * s[3] : s.back();
     if (auto st = q->build(channels, name); !st.ok())
       return layerError("quantizer of '" + name + "': " + st.error().message);
     quantized_[name].resize(s);

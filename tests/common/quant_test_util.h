@@ -116,3 +116,36 @@ inline double worstRatio(const Tensor& a, const Tensor& b, double rtol, double a
 }
 
 }  // namespace qat::test
+
+namespace qat::test {
+
+inline quant::QuantizerSpec quantSpec(const std::string& type, int bits, bool perAxis, bool symmetric,
+                                      bool narrowRange, std::optional<float> initMin = std::nullopt,
+                                      std::optional<float> initMax = std::nullopt) {
+  quant::QuantizerSpec s;
+  s.type = type;
+  s.bits = bits;
+  s.perAxis = perAxis;
+  s.symmetric = symmetric;
+  s.narrowRange = narrowRange;
+  s.initMin = initMin;
+  s.initMax = initMax;
+  return s;
+}
+
+// A built-in quantizer from the registry (the spec must be valid).
+inline std::unique_ptr<quant::Quantizer> realQuantizer(const quant::QuantizerSpec& spec) {
+  auto q = quant::makeQuantizer(spec);
+  QAT_ASSERT(q.ok());
+  return std::move(q.value());
+}
+
+// y = fake-quantized x with the quantizer's current grids (channel i % grids.size()).
+inline Tensor fakeQuantWith(const quant::Quantizer& q, const Tensor& x) {
+  Tensor y(x.shape());
+  const std::vector<quant::Grid> g = q.grids();
+  quant::fakeQuantForward(x.data(), y.data(), x.size(), g);
+  return y;
+}
+
+}  // namespace qat::test

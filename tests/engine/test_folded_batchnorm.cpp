@@ -240,6 +240,92 @@ class TestFoldedBatchNorm : public QObject {
     }
   }
 
+  // The registry's quantizers (per-axis LastValue over the C·M / units / filters axis,
+  // per-tensor 4-bit LastValue, a Fixed range that clips): live and frozen outputs against
+  // compositions that quantize foldedWeights() with the quantizer's own grids; and the
+  // layer's gradients with the real quantizer equal those through the STE surrogate,
+  // whose finite differences they match.
+  void realQuantizers_data() { addCases(); }
+  void realQuantizers() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    QFETCH(bool, bias);
+    const std::vector<quant::QuantizerSpec> specs = {test::quantSpec("LastValue", 8, true, true, true),
+                                                     test::quantSpec("LastValue", 4, false, true, true),
+                                                     test::quantSpec("Fixed", 4, false, false, false, -0.4f, 0.4f)};
+    for (const quant::QuantizerSpec& spec : specs) {
+      const std::string what = quant::describe(spec) + " " + spec.type + ": ";
+      RunContext train, eval;
+      train.training = true;
+      const Tensor x = randomInput(kind, 13);
+      Tensor K, B, y, yr, u;
+      // Live: BN_batch((conv(x, q(W·s)) + b·s) / s).
+      auto f = makeFold(kind, stride, bias, test::realQuantizer(spec));
+      QVERIFY(f);
+      QCOMPARE(f->weightQuantizer()->channels(), spec.perAxis ? int(f->bn().gamma().value.size()) : 1);
+      auto conv = f->conv().clone();
+      auto bn = f->bn().clone();
+      f->foldedWeights(K, B);  // s before the forward moves the moving variance
+      const std::vector<float> s = foldScale(f->bn());
+      fwd(*f, x, y, train);
+      const Tensor qK = test::fakeQuantWith(*f->weightQuantizer(), K);  // the range seen
+      QVERIFY(test::worstRatio(qK, K, 1e-4) > 1.0);  // the grid is coarse enough to matter
+      conv->params()[0]->value = qK;
+      if (bias)
+        for (size_t c = 0; c < s.size(); ++c) conv->params()[1]->value[c] *= s[c];
+      fwd(*conv, x, u, train);
+      for (size_t i = 0; i < u.size(); ++i) u[i] /= s[i % s.size()];
+      fwd(*bn, u, yr, train);
+      const double live = test::worstRatio(y, yr, 1e-5);
+      QVERIFY2(live <= 1.0, (what + "live " + std::to_string(live)).c_str());
+
+      // Frozen (training after the freeze step, then evaluation): conv(x, q(K)) + B.
+      auto g = makeFold(kind, stride, bias, test::realQuantizer(spec));
+      g->setFreezeBnStep(0);
+      auto gconv = g->conv().clone();
+      for (const RunContext& ctx : {train, eval}) {
+        fwd(*g, x, y, ctx);
+        g->foldedWeights(K, B);
+        gconv->params()[0]->value = test::fakeQuantWith(*g->weightQuantizer(), K);
+        if (bias) gconv->params()[1]->value.zero();
+        fwd(*gconv, x, yr, ctx);
+        addPerChannel(yr, std::vector<float>(B.data(), B.data() + B.size()));
+        const double frozen = test::worstRatio(y, yr, 1e-5);
+        QVERIFY2(frozen <= 1.0, (what + "frozen " + std::to_string(frozen)).c_str());
+      }
+
+      // Gradients: real quantizer = surrogate at the same point; surrogate = finite
+      // differences (live and frozen).
+      for (bool frozenPath : {false, true}) {
+        auto a = makeFold(kind, stride, bias, test::realQuantizer(spec), 1.0f, 0.5f);
+        auto b = makeFold(kind, stride, bias, std::make_unique<test::SurrogateQuantizer>(test::realQuantizer(spec)),
+                          1.0f, 0.5f);
+        if (frozenPath) {
+          a->setFreezeBnStep(0);
+          b->setFreezeBnStep(0);
+        }
+        Tensor ya, yb, dxa, dxb, dy;
+        fwd(*a, x, ya, train);
+        fwd(*b, x, yb, train);
+        QVERIFY_CLOSE(ya, yb, 1e-6);
+        dy.resize(ya.shape());
+        Rng rng(6);
+        test::fillUniform(dy, rng);
+        bwd(*a, x, ya, dy, dxa, train);
+        bwd(*b, x, yb, dy, dxb, train);
+        QVERIFY_CLOSE(dxa, dxb, 1e-6);
+        auto pa = a->params(), pb = b->params();
+        for (size_t i = 0; i < pa.size(); ++i)
+          if (pa[i]->trainable) QVERIFY_CLOSE(pa[i]->grad, pb[i]->grad, 1e-6);
+        auto r = test::gradCheckLayer(*b, {x});
+        QVERIFY2(r.ok, (what + (frozenPath ? "frozen: " : "live: ") + r.worst).c_str());
+        auto* sur = static_cast<test::SurrogateQuantizer*>(b->weightQuantizer());
+        QVERIFY(sur->rounded() > 0);
+        if (spec.type == "Fixed") QVERIFY(sur->blocked() > 0 && sur->passed() > 0);
+      }
+    }
+  }
+
   // Finite differences w.r.t. x, W, b, γ, β with q the identity, live and frozen BN.
   void gradCheckFloat_data() { addCases(); }
   void gradCheckFloat() {

@@ -214,6 +214,89 @@ class TestQuantWrapper : public QObject {
     QVERIFY(sk->blocked() > 0 && sk->passed() > 0 && sk->rounded() > 0);
   }
 
+  // The registry's quantizers: per-axis LastValue on the kernel (C·M grids for a depthwise
+  // kernel), per-tensor LastValue on the bias. Forward = the inner layer on the weights
+  // fake-quantized with the quantizer's own grids; evaluation keeps the stored ranges;
+  // the quantizers' state follows the inner layer's Params.
+  void realQuantizers_data() { addCases(); }
+  void realQuantizers() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    const std::string kn = kernelName(kind);
+    QuantizerMap q;
+    q[kn] = test::realQuantizer(test::quantSpec("LastValue", 8, true, true, true));
+    q["bias"] = test::realQuantizer(test::quantSpec("LastValue", 8, false, true, true));
+    auto w = makeWrapper(kind, stride, std::move(q));
+    QVERIFY(w);
+    QCOMPARE(w->weightQuantizer(kn)->channels(), kind == kDepthwise ? 6 : 4);
+    QCOMPARE(w->weightQuantizer("bias")->channels(), 1);
+    std::vector<std::string> names;
+    for (Param* p : w->params()) names.push_back(p->name);
+    QCOMPARE(names, (std::vector<std::string>{kn, "bias", kn + "_min", kn + "_max", kn + "_initialized", "bias_min",
+                                              "bias_max", "bias_initialized"}));
+    RunContext train;
+    train.training = true;
+    const Tensor x = randomInput(kind, 14);
+    Tensor y, yr, ye;
+    fwd(*w, x, y, train);
+    const auto grids = w->weightQuantizer(kn)->grids();
+    QCOMPARE(int(grids.size()), w->weightQuantizer(kn)->channels());
+    QVERIFY(grids[0].scale != grids[1].scale);  // one grid per output channel
+    auto ref = w->inner().clone();
+    for (Param* p : ref->params()) p->value = test::fakeQuantWith(*w->weightQuantizer(p->name), p->value);
+    QVERIFY(test::worstRatio(ref->params()[0]->value, w->inner().params()[0]->value, 1e-4) > 1.0);
+    fwd(*ref, x, yr, train);
+    QVERIFY_CLOSE(y, yr, 0.0);
+    fwd(*w, x, ye, RunContext{});
+    QVERIFY_CLOSE(ye, y, 1e-6);
+  }
+
+  // A Fixed range narrower than the weights: the STE zeroes the gradient of every weight
+  // outside the nudged range; inside, the inner layer's gradient at q(w). The unquantized
+  // bias gets the inner layer's gradient.
+  void fixedRangeSte_data() { addCases(); }
+  void fixedRangeSte() {
+    QFETCH(int, kind);
+    QFETCH(int, stride);
+    const std::string kn = kernelName(kind);
+    QuantizerMap q;
+    q[kn] = test::realQuantizer(test::quantSpec("Fixed", 8, false, false, false, -0.2f, 0.2f));
+    auto w = makeWrapper(kind, stride, std::move(q));
+    QVERIFY(w);
+    RunContext train;
+    train.training = true;
+    const Tensor x = randomInput(kind, 15);
+    Tensor y, yr, dx, dxr;
+    fwd(*w, x, y, train);
+    const quant::Quantizer& fq = *w->weightQuantizer(kn);
+    const quant::Grid grid = fq.grids().at(0);
+    auto ref = w->inner().clone();
+    ref->params()[0]->value = test::fakeQuantWith(fq, w->inner().params()[0]->value);
+    fwd(*ref, x, yr, train);
+    QVERIFY_CLOSE(y, yr, 0.0);
+    Tensor dy(y.shape());
+    Rng rng(2);
+    test::fillUniform(dy, rng);
+    zeroGrads(*w);
+    zeroGrads(*ref);
+    bwd(*w, x, y, dy, dx, train);
+    bwd(*ref, x, yr, dy, dxr, train);
+    QVERIFY_CLOSE(dx, dxr, 1e-6);
+    const Param& k = *w->inner().params()[0];
+    const Param& kr = *ref->params()[0];
+    int blocked = 0;
+    for (size_t i = 0; i < k.value.size(); ++i) {
+      if (k.value[i] < grid.nudgedMin || k.value[i] > grid.nudgedMax) {
+        ++blocked;
+        QCOMPARE(k.grad[i], 0.0f);
+      } else {
+        QCOMPARE(k.grad[i], kr.grad[i]);
+      }
+    }
+    QVERIFY(blocked > 0 && blocked < int(k.value.size()));
+    QVERIFY_CLOSE(w->inner().params()[1]->grad, ref->params()[1]->grad, 0.0);
+  }
+
   void cloneIsIndependent() {
     auto w = makeWrapper(kConv, 1, stepQuantizers("kernel"));
     QVERIFY(w);
