@@ -89,7 +89,11 @@ inline float fakeQuantOne(float x, float lo, float hi, float scale, double inv) 
   const float q = static_cast<float>(static_cast<double>(v) * inv);     // = fl(v / scale)
   const float k = static_cast<float>(static_cast<int>(q + 0.5f));       // = floor(q + 0.5)
   const float p = k * scale;
-  return p + lo;
+  // v − v is +0 unless x is NaN (v is finite otherwise: ±inf clamp to a bound), so this
+  // adds nothing to p + lo (never −0) but keeps NaN as NaN, as the formula does (the int
+  // cast alone would turn it into a large finite value). A select here stops GCC
+  // vectorising the loop.
+  return (p + lo) + (v - v);
 }
 
 // Per-channel constants repeated over `period` elements (a multiple of the channel
@@ -224,18 +228,8 @@ void fakeQuantRangeGrad(const float* x, const float* dy, size_t n, std::span<con
 void channelMinMax(const float* x, size_t n, size_t channels, float* mins, float* maxs) {
   QAT_ASSERT(channels > 0);
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  if (channels == 1) {
-    float lo = kInf, hi = -kInf;
-    const auto N = static_cast<std::ptrdiff_t>(n);
-#pragma omp parallel for simd schedule(static) reduction(min : lo) reduction(max : hi) if (n > kParallelMin)
-    for (std::ptrdiff_t i = 0; i < N; ++i) {
-      lo = std::min(lo, x[i]);
-      hi = std::max(hi, x[i]);
-    }
-    mins[0] = lo;
-    maxs[0] = hi;
-    return;
-  }
+  // One path for any channel count: per-tensor runs kMinPeriod independent running
+  // min/max lanes (a single reduction chain would not vectorise as well).
   const size_t C = channels;
   const size_t P = C * ((kMinPeriod + C - 1) / C);
   const int nt = n > kParallelMin ? omp_get_max_threads() : 1;

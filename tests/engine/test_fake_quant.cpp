@@ -119,6 +119,10 @@ class TestFakeQuant : public QObject {
       const std::vector<float> x{-3.f, -1e-30f, 0.f, 1e-30f, 5.f};
       for (float v : fq(x, std::span(&g, 1))) QVERIFY(std::isfinite(v));
     }
+    // A NaN value stays NaN (a diverged model must stay visible to NaN checks).
+    const Grid a = nudgedGrid(-1.f, 1.f, 8, false);
+    const auto yn = fq({1.f, nan, 0.5f}, std::span(&a, 1));
+    QVERIFY(std::isnan(yn[1]) && !std::isnan(yn[0]) && !std::isnan(yn[2]));
     const Grid z = nudgedGrid(0.f, 0.f, 8, true);
     for (float v : fq({-3.f, 0.f, 2.f, 1e-9f}, std::span(&z, 1))) QCOMPARE(v, 0.0f);
   }
@@ -212,6 +216,8 @@ class TestFakeQuant : public QObject {
           x.push_back(t);
         }
     while (x.size() % C) x.push_back(1.0f);
+    for (size_t c = 0; c < 2 * C; ++c)  // a row of +inf and one of −inf: clamped to the bounds
+      x.push_back(c < C ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity());
     QVERIFY2(ties >= std::min<int>(50, static_cast<int>(steps)), qPrintable(QString::number(ties)));
     const auto y = fq(x, grids);
     size_t bad = 0, first = 0;
