@@ -1,11 +1,14 @@
 #include "ui/project_document.h"
 
+#include <QFileInfo>
 #include <QUndoStack>
 
 #include <algorithm>
 
 #include "engine/data/idx_reader.h"
+#include "engine/io/keras_model.h"
 #include "engine/models/builtin.h"
+#include "engine/train/defaults.h"
 
 namespace qat::ui {
 
@@ -34,13 +37,48 @@ bool ProjectDocument::newFromBuiltin(const QString& name, quint64 seed, QString*
     if (error) *error = QString::fromStdString(made.error().message);
     return false;
   }
-  model_ = std::make_unique<Model>(std::move(made.value()));
+  auto model = std::make_unique<Model>(std::move(made.value()));
+  LossSpec loss = defaultLossFor(*model);
+  setModel(std::move(model), name, QStringLiteral("builtin:") + name, loss, {});
+  return true;
+}
+
+bool ProjectDocument::openKerasModel(const QString& h5Path, const QString& architectureJson, QString* error) {
+  if (isTraining()) {
+    if (error) *error = tr("Stop the training run before opening another model.");
+    return false;
+  }
+  auto file = loadKerasFile(h5Path.toStdString(), architectureJson.toStdString());
+  if (!file.ok()) {
+    if (error) *error = QString::fromStdString(file.error().message);
+    return false;
+  }
+  auto model = std::make_unique<Model>(std::move(file->model));
+  LossSpec loss = defaultLossFor(*model);
+  if (file->training) {
+    // As qat-cli train: the file's compile() set-up is the default.
+    if (auto kind = lossFromName(file->training->loss)) loss = {*kind, file->training->fromLogits};
+    TrainingSettings s = settings_;
+    if (auto opt = optimizerFromName(file->training->optimizer)) s.optimizer = *opt;
+    if (file->training->learningRate && *file->training->learningRate > 0) s.learningRate = *file->training->learningRate;
+    setTrainingSettings(s);
+  }
+  QStringList warnings;
+  for (const std::string& w : file->warnings) warnings << QString::fromStdString(w);
+  setModel(std::move(model), QFileInfo(h5Path).fileName(), h5Path, loss, warnings);
+  return true;
+}
+
+void ProjectDocument::setModel(std::unique_ptr<Model> model, const QString& name, const QString& source,
+                               LossSpec loss, QStringList warnings) {
+  model_ = std::move(model);
   modelName_ = name;
-  modelSource_ = QStringLiteral("builtin:") + name;
+  modelSource_ = source;
+  modelWarnings_ = std::move(warnings);
+  loss_ = loss;
   lastOutcome_.reset();
   undoStack_->clear();
   emit modelChanged();
-  return true;
 }
 
 qint64 ProjectDocument::parameterCount() const {
@@ -80,17 +118,44 @@ void ProjectDocument::setTrainingSettings(const TrainingSettings& s) {
   emit trainingSettingsChanged();
 }
 
+QString ProjectDocument::trainingBlocker() const {
+  if (!model_) return tr("Open a model first (File ▸ Open Model… or File ▸ New from example).");
+  if (!train_ || train_->size() == 0) return tr("No training data is loaded.");
+  const Model& m = *model_;
+  if (m.inputs().size() != 1 || m.outputs().size() != 1)
+    return tr("Training needs a model with one input and one output; this model has %1 inputs and %2 outputs.")
+        .arg(m.inputs().size())
+        .arg(m.outputs().size());
+  const Shape& want = m.node(m.inputs()[0]).shape;
+  const Shape got = train_->sampleShape();
+  if (got != want)
+    return tr("This model cannot be trained on the loaded data: its input '%1' expects samples of shape %2, "
+              "but the training data (%3) has samples of shape %4.")
+        .arg(QString::fromStdString(m.node(m.inputs()[0]).layer->name()), QString::fromStdString(want.str()),
+             QString::fromStdString(train_->source), QString::fromStdString(got.str()));
+  const bool classifier = loss_.kind == LossKind::SparseCategoricalCrossentropy ||
+                          loss_.kind == LossKind::CategoricalCrossentropy;
+  if (!classifier && train_->hasLabels())
+    return tr("This model's loss (%1) needs float targets, but the training data has class labels.")
+        .arg(QString::fromUtf8(lossName(loss_.kind).data(), static_cast<qsizetype>(lossName(loss_.kind).size())));
+  const int outputs = m.node(m.outputs()[0]).shape.back();
+  if (train_->hasLabels() && train_->numClasses > outputs)
+    return tr("This model's output has %1 values per sample, but the training data has %2 classes.")
+        .arg(outputs)
+        .arg(train_->numClasses);
+  return {};
+}
+
 bool ProjectDocument::startTraining(QString* error) {
   auto fail = [&](QString message) {
     if (error) *error = std::move(message);
     return false;
   };
-  if (!model_) return fail(tr("Open a model first (File ▸ New from example)."));
-  if (!train_ || train_->size() == 0) return fail(tr("No training data is loaded."));
+  if (QString blocker = trainingBlocker(); !blocker.isEmpty()) return fail(blocker);
   if (isTraining()) return fail(tr("A training run is already going."));
   if (settings_.epochs < 1 || settings_.batchSize < 1 || !(settings_.learningRate > 0))
     return fail(tr("Epochs, batch size and learning rate must be positive."));
-  if (!controller_->start(*model_, train_, validation_, settings_))
+  if (!controller_->start(*model_, train_, validation_, settings_, loss_))
     return fail(tr("The training worker could not be started."));
   return true;
 }

@@ -11,12 +11,14 @@
 // objects stay the same across runs (later per-layer quantize configs key on them).
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <optional>
 
 #include "engine/data/dataset.h"
 #include "engine/graph/model.h"
+#include "engine/train/loss.h"
 #include "ui/training_controller.h"
 
 class QUndoStack;
@@ -33,11 +35,21 @@ class ProjectDocument : public QObject {
   // Replaces the model with a built-in example ("fashion-mlp", ...). Refused while
   // training. On error the current model is kept and `error` says why.
   bool newFromBuiltin(const QString& name, quint64 seed = 42, QString* error = nullptr);
+  // Opens a Keras .h5 model; a weights-only file (kerasFileKind) needs its architecture
+  // JSON (model.to_json()). The file's training_config, when present, sets the loss and
+  // the default optimizer and learning rate. Refused while training. On error the
+  // current model is kept and `error` holds the loader's message (file, layer, what to do).
+  bool openKerasModel(const QString& h5Path, const QString& architectureJson = {}, QString* error = nullptr);
   bool hasModel() const { return model_ != nullptr; }
   const Model& model() const { return *model_; }  // requires hasModel()
-  QString modelName() const { return modelName_; }      // "fashion-mlp"
-  QString modelSource() const { return modelSource_; }  // "builtin:fashion-mlp"
+  QString modelName() const { return modelName_; }      // "fashion-mlp", "model.h5"
+  QString modelSource() const { return modelSource_; }  // "builtin:fashion-mlp", the file path
   qint64 parameterCount() const;
+  // What the import of the current model could not reproduce (empty for built-ins).
+  QStringList modelWarnings() const { return modelWarnings_; }
+  // The loss training uses: the Keras file's, else the one that fits the output layer
+  // (defaultLossFor: logits for the built-ins, probabilities after a softmax).
+  const LossSpec& loss() const { return loss_; }
 
   // ---- data ----
   // The data sets are immutable once handed over; training shares them with the worker.
@@ -53,8 +65,12 @@ class ProjectDocument : public QObject {
   // ---- training ----
   const TrainingSettings& trainingSettings() const { return settings_; }
   void setTrainingSettings(const TrainingSettings& s);
-  // Starts a run with the current settings. Fails (with `error`) without a model or
-  // training data, or while a run is going.
+  // Why training cannot start, "" when it can: no model, no data, or a model that does
+  // not fit the data (several inputs/outputs, input shape, class count, a loss that needs
+  // float targets). A running training is not a blocker (see isTraining).
+  QString trainingBlocker() const;
+  // Starts a run with the current settings. Fails (with `error`) when trainingBlocker()
+  // says why, or while a run is going.
   bool startTraining(QString* error = nullptr);
   void stopTraining();
   void setTrainingPaused(bool paused);
@@ -83,9 +99,13 @@ class ProjectDocument : public QObject {
 
  private:
   void onTrainingFinished();
+  void setModel(std::unique_ptr<Model> model, const QString& name, const QString& source, LossSpec loss,
+                QStringList warnings);
 
   std::unique_ptr<Model> model_;
   QString modelName_, modelSource_;
+  QStringList modelWarnings_;
+  LossSpec loss_;
   std::shared_ptr<const Dataset> train_, validation_;
   TrainingSettings settings_;
   std::optional<TrainingOutcome> lastOutcome_;

@@ -83,7 +83,7 @@ TrainConfig TrainingController::makeConfig(const TrainingSettings& s) {
 
 bool TrainingController::start(const Model& model, std::shared_ptr<const Dataset> train,
                                std::shared_ptr<const Dataset> validation,
-                               const TrainingSettings& settings) {
+                               const TrainingSettings& settings, std::optional<LossSpec> loss) {
   if (thread_ || !train) return false;
   cancel_.store(false);
   {
@@ -102,8 +102,8 @@ bool TrainingController::start(const Model& model, std::shared_ptr<const Dataset
   // OpenMP's thread count is a per-thread setting: hand the GUI thread's value on.
   const int engineThreads = threadCount();
   thread_ = QThread::create([this, m = model.clone(), train = std::move(train),
-                             validation = std::move(validation), settings, engineThreads]() mutable {
-    runJob(std::move(m), std::move(train), std::move(validation), settings, engineThreads);
+                             validation = std::move(validation), settings, loss, engineThreads]() mutable {
+    runJob(std::move(m), std::move(train), std::move(validation), settings, loss, engineThreads);
   });
   thread_->setObjectName(QStringLiteral("qat-training"));
   connect(thread_, &QThread::finished, this, &TrainingController::onThreadFinished);
@@ -114,7 +114,8 @@ bool TrainingController::start(const Model& model, std::shared_ptr<const Dataset
 
 void TrainingController::runJob(Model model, std::shared_ptr<const Dataset> train,
                                 std::shared_ptr<const Dataset> validation,
-                                TrainingSettings settings, int engineThreads) {
+                                TrainingSettings settings, std::optional<LossSpec> loss,
+                                int engineThreads) {
   setThreadCount(engineThreads);
   TrainingOutcome out;
   Dataset limited;
@@ -123,7 +124,9 @@ void TrainingController::runJob(Model model, std::shared_ptr<const Dataset> trai
     limited = subset(*train, static_cast<size_t>(settings.maxTrainSamples));
     trainData = &limited;
   }
-  Trainer trainer(model, makeConfig(settings));
+  TrainConfig config = makeConfig(settings);
+  if (loss) config.loss = *loss;
+  Trainer trainer(model, config);
   Observer observer(*this);
   auto result = trainer.fit(*trainData, validation.get(), &observer, &cancel_);
   if (!result.ok()) {

@@ -85,9 +85,10 @@ class TrainingController : public QObject {
   ~TrainingController() override;  // cancels and joins a running worker
 
   // Starts a run on a copy of `model`. Returns false (and emits nothing) if a run is
-  // already going. `validation` may be null.
+  // already going. `validation` may be null. `loss` defaults to makeConfig's.
   bool start(const Model& model, std::shared_ptr<const Dataset> train,
-             std::shared_ptr<const Dataset> validation, const TrainingSettings& settings);
+             std::shared_ptr<const Dataset> validation, const TrainingSettings& settings,
+             std::optional<LossSpec> loss = std::nullopt);
   void cancel();
   void setPaused(bool paused);
   bool isRunning() const { return thread_ != nullptr; }
@@ -111,7 +112,7 @@ class TrainingController : public QObject {
   void onThreadFinished();
   void runJob(Model model, std::shared_ptr<const Dataset> train,
               std::shared_ptr<const Dataset> validation, TrainingSettings settings,
-              int engineThreads);
+              std::optional<LossSpec> loss, int engineThreads);
 
   MetricsQueue queue_;
   std::atomic<bool> cancel_{false};

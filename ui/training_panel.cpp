@@ -101,6 +101,11 @@ void TrainingPanel::buildUi() {
   buttons->addWidget(pauseButton_);
   buttons->addWidget(stopButton_);
 
+  blocker_ = new QLabel(this);
+  blocker_->setWordWrap(true);
+  blocker_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  blocker_->setStyleSheet(QStringLiteral("color: #b00020"));
+  blocker_->hide();
   dataInfo_ = new QLabel(this);
   dataInfo_->setWordWrap(true);
   result_ = new QLabel(tr("Model not trained yet."), this);
@@ -110,6 +115,7 @@ void TrainingPanel::buildUi() {
   auto* left = new QVBoxLayout;
   left->addWidget(settingsBox);
   left->addLayout(buttons);
+  left->addWidget(blocker_);
   left->addSpacing(8);
   left->addWidget(dataInfo_);
   left->addWidget(result_);
@@ -195,8 +201,13 @@ void TrainingPanel::updateDataInfo() {
 
 void TrainingPanel::updateButtons() {
   const bool running = document_->isTraining();
-  const bool canTrain = !running && document_->hasModel() && document_->trainData();
-  trainButton_->setEnabled(canTrain);
+  // Why the model cannot be trained on the loaded data (input shape, classes ...), shown
+  // under the disabled Train button rather than as a failed run.
+  const QString blocker = running ? QString() : document_->trainingBlocker();
+  trainButton_->setEnabled(!running && blocker.isEmpty());
+  trainButton_->setToolTip(blocker.isEmpty() ? tr("Train the model with these settings (F5)") : blocker);
+  blocker_->setText(blocker);
+  blocker_->setVisible(!blocker.isEmpty() && document_->hasModel() && document_->trainData());
   pauseButton_->setEnabled(running);
   stopButton_->setEnabled(running);
   const bool paused = running && document_->isTrainingPaused();

@@ -31,6 +31,8 @@ class TrainingPanel : public QWidget {
   QPushButton* trainButton() const { return trainButton_; }
   QPushButton* pauseButton() const { return pauseButton_; }
   QPushButton* stopButton() const { return stopButton_; }
+  // Says why training cannot start (ProjectDocument::trainingBlocker); hidden otherwise.
+  QLabel* blockerLabel() const { return blocker_; }
   LossPlot* lossPlot() const { return lossPlot_; }
   AccuracyPlot* accuracyPlot() const { return accuracyPlot_; }
   // Loss of the first and the most recent batch drained into the plot (NaN before).
@@ -69,6 +71,7 @@ class TrainingPanel : public QWidget {
   QPushButton* stopButton_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QLabel* progressText_ = nullptr;
+  QLabel* blocker_ = nullptr;
   QLabel* dataInfo_ = nullptr;
   QLabel* result_ = nullptr;
   LossPlot* lossPlot_ = nullptr;

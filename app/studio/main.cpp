@@ -1,7 +1,7 @@
-// qat-studio: the desktop studio. Opens a built-in example model with Fashion-MNIST
-// loaded, ready to train.
+// qat-studio: the desktop studio. Opens a built-in example model (or a Keras .h5) with
+// Fashion-MNIST loaded, ready to train.
 //
-//   qat-studio [--model builtin:fashion-mlp] [--train-samples N] [--epochs N]
+//   qat-studio [--model builtin:fashion-mlp | model.h5] [--train-samples N] [--epochs N]
 //              [--screenshot out.png [--train-before-screenshot]]
 //
 // --screenshot renders the main window offscreen to a PNG and exits (used for the
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addOptions({
-      {QStringLiteral("model"), QStringLiteral("Model to open (builtin:fashion-mlp, builtin:fashion-cnn)."),
+      {QStringLiteral("model"), QStringLiteral("Model to open: builtin:fashion-mlp, builtin:fashion-cnn, or a Keras .h5 file."),
        QStringLiteral("source"), QStringLiteral("builtin:fashion-mlp")},
       {QStringLiteral("train-samples"), QStringLiteral("Train on the first N training samples."),
        QStringLiteral("N")},
@@ -86,10 +86,6 @@ int main(int argc, char** argv) {
 
   const QString source = parser.value(QStringLiteral("model"));
   const QString prefix = QStringLiteral("builtin:");
-  if (!source.startsWith(prefix)) {
-    printError(QStringLiteral("--model: only built-in models can be opened yet (builtin:NAME), got '%1'").arg(source));
-    return 2;
-  }
 
   qat::ui::ProjectDocument document;
   qat::ui::TrainingSettings settings = document.trainingSettings();
@@ -98,8 +94,10 @@ int main(int argc, char** argv) {
   document.setTrainingSettings(settings);
 
   QString error;
-  if (!document.newFromBuiltin(source.mid(prefix.size()), settings.seed, &error)) {
-    printError(error);  // names the available models
+  const bool opened = source.startsWith(prefix) ? document.newFromBuiltin(source.mid(prefix.size()), settings.seed, &error)
+                                                : document.openKerasModel(source, {}, &error);
+  if (!opened) {
+    printError(error);  // names the available models, or the file and layer that failed
     return 2;
   }
   const bool haveData = document.loadFashionMnist(&error);
