@@ -25,7 +25,7 @@ void registerBuiltins(std::map<std::string, Entry>& k) {
   k["MovingAverage"] = {makeMovingAverageQuantizer,
                         "range = moving average of batch min/max (tfmot's activation quantizer)"};
   k["AllValues"] = {makeAllValuesQuantizer, "range = min/max over all batches seen (tfmot's input quantizer)"};
-  k["Fixed"] = {makeFixedQuantizer, "a fixed range given by initMin/initMax"};
+  k["Fixed"] = {makeFixedQuantizer, "a fixed range given by init_min/init_max"};
   k["LearnedRange"] = {makeLearnedRangeQuantizer, "trainable min/max (TensorFlow's range gradients)"};
   k["LSQ"] = {makeLsqQuantizer, "trainable step size (Learned Step Size Quantization, Esser et al. 2020)"};
   k["FixedRangeClip"] = {makeFixedRangeClipQuantizer,

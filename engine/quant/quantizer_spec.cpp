@@ -1,10 +1,13 @@
 // QuantizerSpec ⇄ JSON, validation and the one-line description.
-// JSON keys are the field names: {"type": "LastValue", "bits": 8, "perAxis": true,
-// "symmetric": true, "narrowRange": true, "pow2Scale": false, "emaDecay": 0.999,
-// "initMin": -1, "initMax": 1, "tfmotInit": false}. Absent keys keep the defaults;
+// JSON keys are the field names in snake_case: {"type": "LastValue", "bits": 8, "per_axis": true,
+// "symmetric": true, "narrow_range": true, "pow2_scale": false, "ema_decay": 0.999,
+// "init_min": -1, "init_max": 1, "tfmot_init": false}. Absent keys keep the defaults;
 // initMin/initMax are omitted when unset. Any other key is a setting of the kind and goes
 // to `extra` (written back at the top level); each kind rejects keys it does not know.
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <sstream>
 
 #include "engine/quant/range_quantizers.h"
@@ -27,15 +30,15 @@ Status validateSpec(const QuantizerSpec& spec) {
   if (spec.bits < 2 || spec.bits > 16)
     return makeError("bits " + std::to_string(spec.bits) + " is outside 2..16");
   if (!(spec.emaDecay >= 0.0f && spec.emaDecay < 1.0f))
-    return makeError("emaDecay " + showFloat(spec.emaDecay) + " is outside [0, 1)");
+    return makeError("ema_decay " + showFloat(spec.emaDecay) + " is outside [0, 1)");
   if (spec.initMin.has_value() != spec.initMax.has_value())
-    return makeError(spec.initMin ? "initMin is set but initMax is not" : "initMax is set but initMin is not");
+    return makeError(spec.initMin ? "init_min is set but init_max is not" : "init_max is set but init_min is not");
   if (spec.initMin && !std::isfinite(*spec.initMin))
-    return makeError("initMin " + showFloat(*spec.initMin) + " is not a finite number");
+    return makeError("init_min " + showFloat(*spec.initMin) + " is not a finite number");
   if (spec.initMax && !std::isfinite(*spec.initMax))
-    return makeError("initMax " + showFloat(*spec.initMax) + " is not a finite number");
+    return makeError("init_max " + showFloat(*spec.initMax) + " is not a finite number");
   if (spec.initMin && *spec.initMin > *spec.initMax)
-    return makeError("initMin " + showFloat(*spec.initMin) + " is greater than initMax " +
+    return makeError("init_min " + showFloat(*spec.initMin) + " is greater than init_max " +
                      showFloat(*spec.initMax));
   if (!spec.extra.is_object()) return makeError("extra settings must be a JSON object");
   return {};
@@ -59,18 +62,29 @@ Status checkExtraKeys(const QuantizerSpec& spec, std::initializer_list<const cha
   return {};
 }
 
+namespace {
+
+// The shortest decimal that reads back as the same float (0.999, not 0.9990000128746033).
+double shortestDouble(float f) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, f);
+  return r.ec == std::errc() ? std::strtod(std::string(buf, r.ptr).c_str(), nullptr) : static_cast<double>(f);
+}
+
+}  // namespace
+
 nlohmann::json toJson(const QuantizerSpec& spec) {
   nlohmann::json j = spec.extra.is_object() ? spec.extra : nlohmann::json::object();
   j["type"] = spec.type;
   j["bits"] = spec.bits;
-  j["perAxis"] = spec.perAxis;
+  j["per_axis"] = spec.perAxis;
   j["symmetric"] = spec.symmetric;
-  j["narrowRange"] = spec.narrowRange;
-  j["pow2Scale"] = spec.pow2Scale;
-  j["emaDecay"] = spec.emaDecay;
-  if (spec.initMin) j["initMin"] = *spec.initMin;
-  if (spec.initMax) j["initMax"] = *spec.initMax;
-  j["tfmotInit"] = spec.tfmotInit;
+  j["narrow_range"] = spec.narrowRange;
+  j["pow2_scale"] = spec.pow2Scale;
+  j["ema_decay"] = shortestDouble(spec.emaDecay);
+  if (spec.initMin) j["init_min"] = shortestDouble(*spec.initMin);
+  if (spec.initMax) j["init_max"] = shortestDouble(*spec.initMax);
+  j["tfmot_init"] = spec.tfmotInit;
   return j;
 }
 
@@ -101,23 +115,23 @@ Expected<QuantizerSpec> quantizerSpecFromJson(const nlohmann::json& j) {
       const auto b = v.get<long long>();
       if (b < 2 || b > 16) return makeError("bits " + std::to_string(b) + " is outside 2..16");
       s.bits = static_cast<int>(b);
-    } else if (k == "perAxis") {
+    } else if (k == "per_axis") {
       QAT_TRY(getBool(s.perAxis));
     } else if (k == "symmetric") {
       QAT_TRY(getBool(s.symmetric));
-    } else if (k == "narrowRange") {
+    } else if (k == "narrow_range") {
       QAT_TRY(getBool(s.narrowRange));
-    } else if (k == "pow2Scale") {
+    } else if (k == "pow2_scale") {
       QAT_TRY(getBool(s.pow2Scale));
-    } else if (k == "tfmotInit") {
+    } else if (k == "tfmot_init") {
       QAT_TRY(getBool(s.tfmotInit));
-    } else if (k == "emaDecay") {
+    } else if (k == "ema_decay") {
       QAT_TRY(getFloat(s.emaDecay));
-    } else if (k == "initMin" || k == "initMax") {
+    } else if (k == "init_min" || k == "init_max") {
       if (v.is_null()) continue;  // unset
       float f = 0.0f;
       QAT_TRY(getFloat(f));
-      (k == "initMin" ? s.initMin : s.initMax) = f;
+      (k == "init_min" ? s.initMin : s.initMax) = f;
     } else {
       s.extra[k] = v;
     }

@@ -168,7 +168,7 @@ Expected<std::unique_ptr<Quantizer>> makeRange(const QuantizerSpec& spec, bool n
   QAT_TRY(validateSpec(spec));
   QAT_TRY(checkExtraKeys(spec, {}));
   if (needsRange && !(spec.initMin && spec.initMax))
-    return makeError(spec.type + " quantizer needs both initMin and initMax (the fixed range)");
+    return makeError(spec.type + " quantizer needs both init_min and init_max (the fixed range)");
   return std::unique_ptr<Quantizer>(std::make_unique<Q>(spec));
 }
 

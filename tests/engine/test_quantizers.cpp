@@ -186,7 +186,7 @@ class TestQuantizers : public QObject {
     QCOMPARE(q->grids()[0].zeroPoint, 85);
     auto bad = makeQuantizer(spec("Fixed"));
     QVERIFY(!bad.ok());
-    QVERIFY(bad.error().message.find("initMin") != std::string::npos);
+    QVERIFY(bad.error().message.find("init_min") != std::string::npos);
   }
 
   void uninitialisedEvaluationUsesDefaultRange() {
@@ -286,9 +286,9 @@ class TestQuantizers : public QObject {
     QTest::addColumn<QString>("json");
     QTest::addRow("defaults") << QStringLiteral("{}");
     QTest::addRow("weights") << QStringLiteral(
-        R"({"type":"LastValue","bits":8,"perAxis":true,"symmetric":true,"narrowRange":true})");
-    QTest::addRow("fixed") << QStringLiteral(R"({"type":"Fixed","bits":4,"initMin":-1.5,"initMax":2.25})");
-    QTest::addRow("ema") << QStringLiteral(R"({"type":"MovingAverage","emaDecay":0.99,"tfmotInit":true,"pow2Scale":true})");
+        R"({"type":"LastValue","bits":8,"per_axis":true,"symmetric":true,"narrow_range":true})");
+    QTest::addRow("fixed") << QStringLiteral(R"({"type":"Fixed","bits":4,"init_min":-1.5,"init_max":2.25})");
+    QTest::addRow("ema") << QStringLiteral(R"({"type":"MovingAverage","ema_decay":0.99,"tfmot_init":true,"pow2_scale":true})");
     QTest::addRow("extra") << QStringLiteral(R"({"type":"FixedRangeClip","min":-0.5,"max":0.75,"note":"x"})");
   }
   void jsonRoundTrip() {
@@ -311,7 +311,7 @@ class TestQuantizers : public QObject {
   }
   void jsonFields() {
     auto s = quantizerSpecFromJson(nlohmann::json::parse(
-        R"({"type":"LastValue","bits":4,"perAxis":true,"symmetric":true,"narrowRange":true,"initMin":-1,"initMax":1,"k":3})"));
+        R"({"type":"LastValue","bits":4,"per_axis":true,"symmetric":true,"narrow_range":true,"init_min":-1,"init_max":1,"k":3})"));
     QVERIFY(s.ok());
     QCOMPARE(s->type, std::string("LastValue"));
     QCOMPARE(s->bits, 4);
@@ -333,15 +333,15 @@ class TestQuantizers : public QObject {
     QTest::addRow("bits high") << R"({"bits":17})" << "bits 17 is outside 2..16";
     QTest::addRow("bits type") << R"({"bits":"8"})" << "'bits' must be an integer, got \"8\"";
     QTest::addRow("bits float") << R"({"bits":8.5})" << "'bits' must be an integer, got 8.5";
-    QTest::addRow("bool") << R"({"perAxis":1})" << "'perAxis' must be true or false, got 1";
+    QTest::addRow("bool") << R"({"per_axis":1})" << "'per_axis' must be true or false, got 1";
     QTest::addRow("symmetric") << R"({"symmetric":"yes"})" << "'symmetric' must be true or false, got \"yes\"";
     QTest::addRow("type") << R"({"type":3})" << "'type' must be a string, got 3";
     QTest::addRow("empty type") << R"({"type":""})" << "type is empty";
-    QTest::addRow("decay") << R"({"emaDecay":1.5})" << "emaDecay 1.5 is outside [0, 1)";
-    QTest::addRow("decay type") << R"({"emaDecay":"x"})" << "'emaDecay' must be a number, got \"x\"";
-    QTest::addRow("half range") << R"({"initMin":-1})" << "initMin is set but initMax is not";
-    QTest::addRow("half range max") << R"({"initMax":1})" << "initMax is set but initMin is not";
-    QTest::addRow("inverted") << R"({"initMin":2,"initMax":1})" << "initMin 2 is greater than initMax 1";
+    QTest::addRow("decay") << R"({"ema_decay":1.5})" << "ema_decay 1.5 is outside [0, 1)";
+    QTest::addRow("decay type") << R"({"ema_decay":"x"})" << "'ema_decay' must be a number, got \"x\"";
+    QTest::addRow("half range") << R"({"init_min":-1})" << "init_min is set but init_max is not";
+    QTest::addRow("half range max") << R"({"init_max":1})" << "init_max is set but init_min is not";
+    QTest::addRow("inverted") << R"({"init_min":2,"init_max":1})" << "init_min 2 is greater than init_max 1";
     QTest::addRow("not object") << R"([1,2])" << "must be a JSON object, got [1,2]";
   }
   void jsonValidationErrors() {
