@@ -408,14 +408,16 @@ void FoldedBatchNorm::backwardFolded(TensorList in, const Tensor& out, const Ten
   kernelGradients(ctx);
   const float* g = dbslot_.data();
   const float* mm = bn_->movingMean().value.data();
-  if (bn_->options().scale && bn_->gamma().trainable) {
+  // A frozen BN (Keras trainable=false) gets no γ/β gradients, as in BatchNormalization.
+  const bool bnGrads = bn_->trainable();
+  if (bnGrads && bn_->options().scale && bn_->gamma().trainable) {
     float* dg = bn_->gamma().grad.data();
     for (size_t c = 0; c < C; ++c) {
       const float b = biasP_ ? biasP_->value[c] : 0.0f;
       dg[c] += (acc1_[c] + g[c] * (b - mm[c])) * invSigma_[c];
     }
   }
-  if (bn_->options().center && bn_->beta().trainable) {
+  if (bnGrads && bn_->options().center && bn_->beta().trainable) {
     float* db = bn_->beta().grad.data();
     for (size_t c = 0; c < C; ++c) db[c] += g[c];
   }

@@ -9,7 +9,8 @@
 //                        i.e. the folded weights are quantized with the moving σ and the
 //                        batch statistics correct the output by σ/σ_B; the moving
 //                        statistics update as in BatchNormalization.
-//   frozen BN (after freezeBnStep training steps, and at evaluation):
+//   frozen BN (after freezeBnStep training steps, at evaluation, and while this layer or
+//   its BN is frozen, Layer::trainable() false, as Keras runs a frozen BN in inference mode):
 //                        y = conv(x, q(W·s)) + (b − moving_mean)·s + β
 //                        exactly what the integer export computes.
 //   ctx.fakeQuant false: q is the identity, so the layer equals the unfolded conv → BN

@@ -133,6 +133,22 @@ inline quant::QuantizerSpec quantSpec(const std::string& type, int bits, bool pe
   return s;
 }
 
+// One layer call on a single input (din resized to x's shape).
+inline void fwd(Layer& l, const Tensor& x, Tensor& y, const RunContext& ctx) {
+  const Tensor* p = &x;
+  l.forward(TensorList(&p, 1), y, ctx);
+}
+inline void bwd(Layer& l, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const RunContext& ctx) {
+  const Tensor* p = &x;
+  dx.resize(x.shape());
+  Tensor* d = &dx;
+  l.backward(TensorList(&p, 1), y, dy, GradList(&d, 1), ctx);
+}
+inline void zeroGrads(Layer& l) {
+  for (Param* p : l.params())
+    if (p->trainable) p->grad.zero();
+}
+
 // A built-in quantizer from the registry (the spec must be valid).
 inline std::unique_ptr<quant::Quantizer> realQuantizer(const quant::QuantizerSpec& spec) {
   auto q = quant::makeQuantizer(spec);

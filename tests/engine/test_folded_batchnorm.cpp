@@ -7,102 +7,17 @@
 
 #include "common/gradcheck.h"
 #include "common/quant_test_util.h"
-#include "engine/layers/batch_normalization.h"
-#include "engine/layers/conv2d.h"
-#include "engine/layers/dense.h"
-#include "engine/layers/depthwise_conv2d.h"
+#include "common/fold_cases.h"
 #include "engine/layers/flatten.h"
-#include "engine/quant/folded_batch_norm.h"
 
 using namespace qat;
 using quant::FoldedBatchNorm;
 using quant::FoldOptions;
 
 namespace {
-enum Kind { kConv = 0, kDepthwise = 1, kDense = 2 };
-
-std::unique_ptr<Layer> makeConv(int kind, int stride, bool bias, ActivationFn act = ActivationFn::Linear) {
-  if (kind == kConv) {
-    Conv2DOptions o;
-    o.filters = 4;
-    o.kernelH = o.kernelW = 3;
-    o.strideH = o.strideW = stride;
-    o.padding = stride == 1 ? Padding::Valid : Padding::Same;
-    o.useBias = bias;
-    o.activation = act;
-    return std::make_unique<Conv2D>("conv", o);
-  }
-  if (kind == kDepthwise) {
-    DepthwiseConv2DOptions o;
-    o.kernelH = o.kernelW = 3;
-    o.strideH = o.strideW = stride;
-    o.depthMultiplier = 2;
-    o.useBias = bias;
-    o.activation = act;
-    return std::make_unique<DepthwiseConv2D>("dw", o);
-  }
-  return std::make_unique<Dense>("dense", DenseOptions{4, bias, act});
-}
-
-Shape inputShape(int kind) { return kind == kDense ? Shape{5} : Shape{6, 6, 3}; }
-
-Tensor randomInput(int kind, uint64_t seed) {
-  Tensor x(inputShape(kind).withBatch(kind == kDense ? 6 : 2));
-  Rng rng(seed);
-  test::fillUniform(x, rng, -1.0f, 1.0f);
-  for (size_t i = 0; i < x.size(); i += 3) x[i] += 0.7f;  // non-zero means
-  return x;
-}
-
-// A fold over a random conv/BN: kernel in ±0.5, γ of both signs, moving statistics away
-// from (0, 1).
-std::unique_ptr<FoldedBatchNorm> makeFold(int kind, int stride, bool bias, std::unique_ptr<quant::Quantizer> q,
-                                          float momentum = 0.99f, float epsilon = 1e-3f) {
-  BatchNormalizationOptions bo;
-  bo.momentum = momentum;
-  bo.epsilon = epsilon;
-  auto f = std::make_unique<FoldedBatchNorm>(makeConv(kind, stride, bias), std::make_unique<BatchNormalization>("bn", bo),
-                                             std::move(q));
-  if (!f->build({inputShape(kind)}).ok()) return nullptr;
-  Rng rng(5);
-  f->initialize(rng);
-  Param* k = f->conv().params()[0];
-  for (size_t i = 0; i < k->value.size(); ++i) k->value[i] = rng.uniform(-0.5f, 0.5f);
-  if (bias)
-    for (size_t c = 0; c < f->conv().params()[1]->value.size(); ++c) f->conv().params()[1]->value[c] = rng.uniform(-0.5f, 0.5f);
-  BatchNormalization& bn = f->bn();
-  for (size_t c = 0; c < bn.gamma().value.size(); ++c) {
-    bn.gamma().value[c] = rng.uniform(0.5f, 1.5f) * (c % 3 == 1 ? -1.0f : 1.0f);
-    bn.beta().value[c] = rng.uniform(-0.5f, 0.5f);
-    bn.movingMean().value[c] = rng.uniform(-0.3f, 0.3f);
-    bn.movingVariance().value[c] = rng.uniform(0.4f, 2.0f);
-  }
-  return f;
-}
-
-void fwd(Layer& l, const Tensor& x, Tensor& y, const RunContext& ctx) {
-  const Tensor* p = &x;
-  l.forward(TensorList(&p, 1), y, ctx);
-}
-void bwd(Layer& l, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const RunContext& ctx) {
-  const Tensor* p = &x;
-  dx.resize(x.shape());
-  Tensor* d = &dx;
-  l.backward(TensorList(&p, 1), y, dy, GradList(&d, 1), ctx);
-}
-
-// s[c] = γ / sqrt(moving_var + ε), as the header defines it.
-std::vector<float> foldScale(BatchNormalization& bn) {
-  std::vector<float> s(bn.gamma().value.size());
-  for (size_t c = 0; c < s.size(); ++c)
-    s[c] = bn.gamma().value[c] * (1.0f / std::sqrt(bn.movingVariance().value[c] + bn.effectiveEpsilon()));
-  return s;
-}
-
-// out[r, c] += b[c] (b = 0 when empty), c the innermost index.
-void addPerChannel(Tensor& t, const std::vector<float>& b) {
-  for (size_t i = 0; i < t.size(); ++i) t[i] += b[i % b.size()];
-}
+using namespace test::fold;
+using test::bwd;
+using test::fwd;
 
 #define QVERIFY_CLOSE(a, b, rtol)                                                           \
   do {                                                                                      \
@@ -421,6 +336,28 @@ class TestFoldedBatchNorm : public QObject {
         QVERIFY2(d <= 1.0, std::to_string(d).c_str());
     }
     QCOMPARE(f->params().back()->value[0], 5.0f);  // evaluation forwards do not count
+  }
+
+  // A frozen layer (Keras trainable=false on the fold or on its BN) normalises with the
+  // moving statistics while the model trains, and leaves them alone.
+  void frozenLayerUsesMovingStatistics() {
+    for (bool freezeBn : {false, true}) {
+      auto f = makeFold(kConv, 1, true, stepQuantizer());
+      QVERIFY(f);
+      if (freezeBn)
+        f->bn().setTrainable(false);
+      else
+        f->setTrainable(false);
+      const Tensor mm = f->bn().movingMean().value;
+      RunContext train;
+      train.training = true;
+      const Tensor x = randomInput(kConv, 30);
+      Tensor y, ye;
+      fwd(*f, x, y, train);
+      fwd(*f, x, ye, RunContext{});
+      QVERIFY_CLOSE(y, ye, 1e-6);
+      QVERIFY_CLOSE(f->bn().movingMean().value, mm, 0.0);
+    }
   }
 
   // γ = 0 gives s = 0: outputs stay finite (channel 0 is β), gradients finite, and

@@ -16,6 +16,10 @@ using quant::QuantizeWrapper;
 using QuantizerMap = std::map<std::string, std::unique_ptr<Quantizer>>;
 
 namespace {
+using test::bwd;
+using test::fwd;
+using test::zeroGrads;
+
 enum Kind { kConv = 0, kDepthwise = 1, kDense = 2 };
 
 std::unique_ptr<Layer> makeInner(int kind, int stride) {
@@ -69,21 +73,6 @@ std::unique_ptr<QuantizeWrapper> makeWrapper(int kind, int stride, QuantizerMap 
     for (size_t i = 0; i < p->value.size(); ++i) p->value[i] = rng.uniform(-r, r);
   }
   return w;
-}
-
-void fwd(Layer& l, const Tensor& x, Tensor& y, const RunContext& ctx) {
-  const Tensor* p = &x;
-  l.forward(TensorList(&p, 1), y, ctx);
-}
-void bwd(Layer& l, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, const RunContext& ctx) {
-  const Tensor* p = &x;
-  dx.resize(x.shape());
-  Tensor* d = &dx;
-  l.backward(TensorList(&p, 1), y, dy, GradList(&d, 1), ctx);
-}
-void zeroGrads(Layer& l) {
-  for (Param* p : l.params())
-    if (p->trainable) p->grad.zero();
 }
 
 // The inner layer alone with every quantized parameter replaced by q(w), q being the
