@@ -57,6 +57,11 @@ std::vector<Grid> RangeQuantizer::grids() const {
   return g;
 }
 
+void RangeQuantizer::refreshGrids() {
+  grids_.resize(static_cast<size_t>(channels_));  // keeps its capacity: no allocation per step
+  for (size_t c = 0; c < grids_.size(); ++c) grids_[c] = gridFor(c);
+}
+
 void RangeQuantizer::forward(const Tensor& x, Tensor& y, const RunContext& ctx) {
   QAT_ASSERT(channels_ > 0);  // built
   const size_t C = static_cast<size_t>(channels_), n = x.size();
@@ -78,7 +83,7 @@ void RangeQuantizer::forward(const Tensor& x, Tensor& y, const RunContext& ctx) 
     if (&y != &x) std::copy_n(x.data(), n, y.data());
     return;
   }
-  grids_ = grids();
+  refreshGrids();
   fakeQuantForward(x.data(), y.data(), n, grids_);
 }
 
@@ -89,7 +94,7 @@ void RangeQuantizer::backward(const Tensor& x, const Tensor& dy, Tensor& dx, con
     if (&dx != &dy) std::copy_n(dy.data(), dy.size(), dx.data());
     return;
   }
-  if (grids_.size() != static_cast<size_t>(channels_)) grids_ = grids();
+  if (grids_.size() != static_cast<size_t>(channels_)) refreshGrids();
   // State gradients first: they read dy, which dx may alias.
   accumulateStateGrad(x, dy);
   fakeQuantBackward(x.data(), dy.data(), dx.data(), x.size(), grids_);

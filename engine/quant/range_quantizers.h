@@ -41,6 +41,7 @@ class RangeQuantizer : public Quantizer {
   virtual void accumulateStateGrad(const Tensor& /*x*/, const Tensor& /*dy*/) {}
 
   Grid gridFor(size_t channel) const;
+  void refreshGrids();  // grids_ = the current grid of every channel
   const std::vector<Grid>& lastGrids() const { return grids_; }
 
   Param min_, max_, initialized_;
