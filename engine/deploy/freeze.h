@@ -1,0 +1,31 @@
+#pragma once
+// freeze: a quantized model (engine/quant) → the integer graph TFLite's converter would
+// produce from the equivalent tfmot model (QUANT_SPEC.md §4):
+//  * BatchNorm folded into the preceding Conv/DepthwiseConv/Dense (both BN modes; a
+//    FoldedBatchNorm gives its foldedWeights()), ReLU/ReLU6 fused as fused_activation_function
+//    when the producer is CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / ADD / SUB / MUL;
+//  * activation scales and zero points from the FakeQuant nodes' grids (int8 = q − 128 for
+//    the 0..255 grid), weights int8 from the weight quantizers' grids (per-channel for
+//    conv and depthwise), int32 biases with scale input_scale · weight_scale[c];
+//  * fixed output parameters for SOFTMAX / LOGISTIC (1/256, −128) and TANH (1/128, 0);
+//  * the input tensor's scale for ops that TFLite requires to keep it (MAX_POOL_2D,
+//    AVERAGE_POOL_2D, RESHAPE, PAD, CONCATENATION with a shared quantizer);
+//  * QUANTIZE at the model input and DEQUANTIZE at the output (float I/O), unless int8Io.
+// Layers with no TFLite integer equivalent, or tensors without a quantizer where one is
+// needed, are refused with an error naming the layer and class and what to change.
+#include "engine/deploy/integer_graph.h"
+#include "engine/quant/quantize_model.h"
+
+namespace qat::deploy {
+
+struct FreezeOptions {
+  bool int8Io = false;  // int8 input/output tensors instead of float with QUANTIZE/DEQUANTIZE
+};
+
+Expected<IntegerGraph> freezeQuantized(const quant::QuantizedModel& model, const FreezeOptions& options = {});
+
+// The float graph of a float model (float32 tensors and weights, BN folded, activations
+// fused) for float .tflite export and the float reference of the interpreter.
+Expected<IntegerGraph> freezeFloat(const Model& model);
+
+}  // namespace qat::deploy
