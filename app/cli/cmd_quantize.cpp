@@ -168,6 +168,10 @@ int runQuantize(int argc, char** argv, int first) {
     for (const auto& e : fit->epochs) summary["epochs"].push_back(toJson(e));
     if (Status s = evaluateTest(trainer, "qat", "QAT (fake-quant)"); !s.ok()) return rep.fail(s.error().message);
   }
+  // "fake_quant": the accuracy of the model as it is saved (QAT, else PTQ, else as loaded).
+  if (summary.contains("qat")) summary["fake_quant"] = summary["qat"];
+  else if (summary.contains("post_training")) summary["fake_quant"] = summary["post_training"];
+  else if (Status s = evaluateTest(trainer, "fake_quant", "fake-quant"); !s.ok()) return rep.fail(s.error().message);
   if (a.has("out")) {
     if (Status s = quant::saveCheckpoint(*quantized, floatModel, a.get("out")); !s.ok())
       return rep.fail(s.error().message);

@@ -12,43 +12,10 @@
 #include "engine/io/hdf5_util.h"
 #include "engine/models/builtin.h"
 #include "engine/train/trainer.h"
+#include "common/cli_run.h"
 
-namespace {
+using namespace qat::test;
 
-struct Run {
-  int exitCode = -1;
-  QByteArray out, err;
-};
-
-Run cli(const QStringList& args, int timeoutMs = 120000) {
-  QProcess p;
-  p.start(QStringLiteral(QAT_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(timeoutMs)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput();
-  r.err = p.readAllStandardError();
-  return r;
-}
-
-QList<QJsonObject> jsonLines(const QByteArray& out) {
-  QList<QJsonObject> objs;
-  for (const QByteArray& line : out.split('\n')) {
-    if (line.trimmed().isEmpty()) continue;
-    const auto doc = QJsonDocument::fromJson(line);
-    if (doc.isObject()) objs << doc.object();
-  }
-  return objs;
-}
-
-bool haveFashionMnist() { return QFileInfo::exists(QStringLiteral(QAT_FASHION_MNIST_DIR "/train-labels-idx1-ubyte.gz")); }
-
-}  // namespace
 
 class TestCli : public QObject {
   Q_OBJECT
