@@ -40,6 +40,14 @@ class Interpreter {
 
   const IntegerGraph& graph() const;
 
+  // Keep every tensor's int8 values for int8Values() (default on). Whole-data-set
+  // evaluations turn it off: the values of all tensors of 10,000 samples take hundreds
+  // of megabytes.
+  void setKeepTensors(bool keep);
+  // Run the scalar reference kernels instead of the fast ones (bit-identical results;
+  // for tests and for checking a suspected kernel problem).
+  void setReferenceKernels(bool reference);
+
  private:
   Interpreter() = default;
   struct Impl;

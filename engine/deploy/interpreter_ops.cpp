@@ -1,0 +1,491 @@
+// Prepare and execute one operator of the interpreter. The multipliers are computed from
+// the tensors' float scales exactly as TFLite's Prepare functions do (including which
+// products are formed in float and which in double), so the integer results match.
+#include <cmath>
+#include <cstring>
+
+#include "engine/deploy/float_kernels.h"
+#include "engine/deploy/interpreter_ops.h"
+#include "engine/layers/padding.h"
+
+namespace qat::deploy::detail {
+namespace {
+
+const GraphTensor& tensorAt(const IntegerGraph& g, int t) { return g.tensors[static_cast<size_t>(t)]; }
+bool isInt8(const GraphTensor& t) { return t.type == ElementType::Int8; }
+float scale0(const GraphTensor& t) { return t.quant.scale.empty() ? 1.0f : t.quant.scale[0]; }
+int32_t zp0(const GraphTensor& t) { return t.quant.zeroPoint.empty() ? 0 : static_cast<int32_t>(t.quant.zeroPoint[0]); }
+
+std::vector<int32_t> readInt32(const GraphTensor& t) {
+  std::vector<int32_t> v(t.data.size() / 4);
+  if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * 4);
+  return v;
+}
+std::vector<float> readFloat(const GraphTensor& t) {
+  std::vector<float> v(t.data.size() / 4);
+  if (!v.empty()) std::memcpy(v.data(), t.data.data(), v.size() * 4);
+  return v;
+}
+// Int8 as stored; Int4 two values per byte, low nibble first, sign-extended.
+std::vector<int8_t> readInt8(const GraphTensor& t) {
+  size_t n = 1;
+  for (int d : t.shape) n *= static_cast<size_t>(d);
+  std::vector<int8_t> v(n);
+  if (t.type == ElementType::Int8) {
+    std::memcpy(v.data(), t.data.data(), n);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      const int nib = (t.data[i / 2] >> (4 * (i % 2))) & 0xF;
+      v[i] = static_cast<int8_t>(nib >= 8 ? nib - 16 : nib);
+    }
+  }
+  return v;
+}
+
+Error opError(const PreparedOp& op, const std::string& what) { return makeError("Interpreter: " + op.label + ": " + what); }
+
+// Window geometry along one axis with TFLite's padding (same as Keras').
+AxisPadding pad1(PaddingKind p, int in, int k, int stride, int dilation) {
+  return axisPadding(p == PaddingKind::Same ? Padding::Same : Padding::Valid, in, k, stride, dilation);
+}
+
+Status prepareConvLike(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& w = tensorAt(g, gop.inputs[1]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  const bool hasBias = gop.inputs.size() > 2 && gop.inputs[2] >= 0;
+  op.hasBias = hasBias;
+  if (!w.isConstant()) return opError(op, "weights must be a constant tensor");
+  if (hasBias && !tensorAt(g, gop.inputs[2]).isConstant()) return opError(op, "bias must be a constant tensor");
+  op.isFloat = x.type == ElementType::Float32;
+  const bool fc = gop.kind == OpKind::FullyConnected;
+  int channels = 0;
+  if (fc) {
+    if (w.shape.size() != 2) return opError(op, "FULLY_CONNECTED weights must be [units, depth]");
+    op.fcUnits = w.shape[0];
+    op.fcDepth = w.shape[1];
+    channels = op.fcUnits;
+  } else {
+    if (x.shape.size() != 4 || y.shape.size() != 4 || w.shape.size() != 4)
+      return opError(op, "convolutions need rank-4 input, weights and output");
+    kernels::ConvShape& s = op.conv;
+    s.H = x.shape[1];
+    s.W = x.shape[2];
+    s.C = x.shape[3];
+    s.KH = w.shape[1];
+    s.KW = w.shape[2];
+    s.OC = gop.kind == OpKind::Conv2D ? w.shape[0] : w.shape[3];
+    s.strideH = gop.strideH;
+    s.strideW = gop.strideW;
+    s.dilationH = gop.dilationH;
+    s.dilationW = gop.dilationW;
+    if (gop.kind == OpKind::Conv2D && w.shape[3] != s.C)
+      return opError(op, "weights have " + std::to_string(w.shape[3]) + " input channels, the input " + std::to_string(s.C));
+    if (gop.kind == OpKind::DepthwiseConv2D) {
+      if (s.C <= 0 || s.OC % s.C != 0) return opError(op, "depthwise output channels are not a multiple of the input's");
+      s.depthMultiplier = s.OC / s.C;
+    }
+    const AxisPadding ph = pad1(gop.padding, s.H, s.KH, s.strideH, s.dilationH);
+    const AxisPadding pw = pad1(gop.padding, s.W, s.KW, s.strideW, s.dilationW);
+    s.OH = ph.out;
+    s.OW = pw.out;
+    s.padTop = ph.before;
+    s.padLeft = pw.before;
+    if (y.shape[1] != s.OH || y.shape[2] != s.OW || y.shape[3] != s.OC)
+      return opError(op, "output shape does not match the convolution geometry");
+    channels = s.OC;
+  }
+  if (op.isFloat) {
+    if (w.type != ElementType::Float32 || y.type != ElementType::Float32)
+      return opError(op, "a float input needs float weights and output");
+    op.wf = readFloat(w);
+    if (hasBias) op.bf = readFloat(tensorAt(g, gop.inputs[2]));
+    return {};
+  }
+  if (!isInt8(x) || !isInt8(y) || !(w.type == ElementType::Int8 || w.type == ElementType::Int4))
+    return opError(op, "only int8 activations with int8 (or int4) weights are supported");
+  if (!x.quant.quantized() || !y.quant.quantized() || !w.quant.quantized())
+    return opError(op, "input, weights and output need quantization parameters");
+  for (int64_t z : w.quant.zeroPoint)
+    if (z != 0) return opError(op, "weights must be symmetric (zero point 0), got " + std::to_string(z));
+  const bool perChannel = w.quant.scale.size() > 1;
+  if (perChannel && static_cast<int>(w.quant.scale.size()) != channels)
+    return opError(op, "per-channel weight scales do not match the output channels");
+  if (hasBias && tensorAt(g, gop.inputs[2]).type != ElementType::Int32) return opError(op, "bias must be int32");
+  const float sIn = scale0(x), sOut = scale0(y);
+  op.rq.inputOffset = -zp0(x);
+  op.rq.outputOffset = zp0(y);
+  op.rq.act = kernels::activationRange(gop.activation, sOut, zp0(y));
+  if (fc && !perChannel) {
+    // TFLite's FULLY_CONNECTED forms input_scale·filter_scale in float.
+    op.rq.mult = {quantizeMultiplier(static_cast<double>(sIn * w.quant.scale[0]) / static_cast<double>(sOut))};
+  } else {
+    for (int c = 0; c < (perChannel ? channels : 1); ++c)
+      op.rq.mult.push_back(quantizeMultiplier(static_cast<double>(sIn) * static_cast<double>(w.quant.scale[size_t(c)]) /
+                                              static_cast<double>(sOut)));
+  }
+  op.w8 = readInt8(w);
+  if (gop.kind != OpKind::DepthwiseConv2D) op.w16 = kernels::widenFilter(op.w8.data(), op.w8.size());
+  if (hasBias) op.bias32 = readInt32(tensorAt(g, gop.inputs[2]));
+  return {};
+}
+
+Status preparePool(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  if (x.shape.size() != 4 || y.shape.size() != 4) return opError(op, "pooling needs rank-4 tensors");
+  kernels::PoolShape& s = op.pool;
+  s.H = x.shape[1];
+  s.W = x.shape[2];
+  s.C = x.shape[3];
+  s.KH = gop.filterH;
+  s.KW = gop.filterW;
+  s.strideH = gop.strideH;
+  s.strideW = gop.strideW;
+  const AxisPadding ph = pad1(gop.padding, s.H, s.KH, s.strideH, 1), pw = pad1(gop.padding, s.W, s.KW, s.strideW, 1);
+  s.OH = ph.out;
+  s.OW = pw.out;
+  s.padTop = ph.before;
+  s.padLeft = pw.before;
+  if (y.shape[1] != s.OH || y.shape[2] != s.OW || y.shape[3] != s.C)
+    return opError(op, "output shape does not match the pooling geometry");
+  op.isFloat = x.type == ElementType::Float32;
+  if (!op.isFloat) {
+    if (scale0(x) != scale0(y) || zp0(x) != zp0(y))
+      return opError(op, "int8 pooling needs the same scale and zero point in and out (TFLite requires it)");
+    op.rq.act = kernels::activationRange(gop.activation, scale0(y), zp0(y));
+  }
+  return {};
+}
+
+Status prepareMean(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& axes = tensorAt(g, gop.inputs[1]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  if (x.shape.size() != 4 || !axes.isConstant() || axes.type != ElementType::Int32)
+    return opError(op, "MEAN is supported over a rank-4 input with constant int32 axes");
+  auto a = readInt32(axes);
+  for (auto& v : a) v = v < 0 ? v + 4 : v;
+  if (!(a.size() == 2 && ((a[0] == 1 && a[1] == 2) || (a[0] == 2 && a[1] == 1))))
+    return opError(op, "MEAN is supported over axes [1, 2] (global average pooling) only");
+  op.meanPixels = x.shape[1] * x.shape[2];
+  op.meanChannels = x.shape[3];
+  op.isFloat = x.type == ElementType::Float32;
+  if (!op.isFloat) {
+    op.mean.keepDims = gop.keepDims;
+    op.mean.inScale = scale0(x);
+    op.mean.outScale = scale0(y);
+    op.mean.inZeroPoint = zp0(x);
+    op.mean.outZeroPoint = zp0(y);
+    op.mean.mult = quantizeMultiplier(static_cast<double>(scale0(x)) / static_cast<double>(scale0(y)));
+  }
+  return {};
+}
+
+Status preparePad(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& p = tensorAt(g, gop.inputs[1]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  const int r = static_cast<int>(x.shape.size());
+  if (!p.isConstant() || p.type != ElementType::Int32 || p.shape.size() != 2 || p.shape[0] != r || p.shape[1] != 2 ||
+      r < 2 || r > 4)
+    return opError(op, "PAD needs constant int32 paddings [rank, 2] on a rank 2..4 input");
+  const auto v = readInt32(p);
+  if (v[0] != 0 || v[1] != 0) return opError(op, "padding the batch dimension is not supported");
+  // Extend to 4-D (N, H, W, C) by inserting unit axes after the batch.
+  op.padInShape = {1, 1, 1, 1};
+  const int shift = 4 - r;
+  for (int d = 1; d < r; ++d) {
+    op.padInShape[size_t(d + shift)] = x.shape[size_t(d)];
+    op.pads[d + shift][0] = v[size_t(2 * d)];
+    op.pads[d + shift][1] = v[size_t(2 * d + 1)];
+  }
+  op.isFloat = x.type == ElementType::Float32;
+  if (!op.isFloat && (scale0(x) != scale0(y) || zp0(x) != zp0(y)))
+    return opError(op, "int8 PAD needs the same scale and zero point in and out");
+  op.outZeroPoint = zp0(y);
+  return {};
+}
+
+Status prepareConcat(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  const int r = static_cast<int>(y.shape.size());
+  const int axis = gop.axis < 0 ? gop.axis + r : gop.axis;
+  if (axis <= 0 || axis >= r) return opError(op, "concatenation along the batch axis (or outside the rank) is not supported");
+  op.concatOuter = 1;
+  for (int d = 1; d < axis; ++d) op.concatOuter *= static_cast<size_t>(y.shape[size_t(d)]);
+  op.isFloat = y.type == ElementType::Float32;
+  for (int t : gop.inputs) {
+    const GraphTensor& x = tensorAt(g, t);
+    if (static_cast<int>(x.shape.size()) != r) return opError(op, "inputs must have the output's rank");
+    size_t chunk = 1;
+    for (int d = axis; d < r; ++d) chunk *= static_cast<size_t>(x.shape[size_t(d)]);
+    op.concatChunk.push_back(chunk);
+    op.concatScale.push_back(scale0(x));
+    op.concatZeroPoint.push_back(zp0(x));
+  }
+  op.outScale = scale0(y);
+  op.outZeroPoint = zp0(y);
+  return {};
+}
+
+float logisticF(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+float tanhF(float v) { return std::tanh(v); }
+
+Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  op.isFloat = x.type == ElementType::Float32 && y.type == ElementType::Float32;
+  op.inScale = scale0(x);
+  op.inZeroPoint = zp0(x);
+  op.outScale = scale0(y);
+  op.outZeroPoint = zp0(y);
+  op.alpha = gop.alpha;
+  op.beta = gop.beta;
+  if (!x.shape.empty()) op.rowDepth = x.shape.back();
+  const bool int8 = isInt8(x) && isInt8(y);
+  if (!op.isFloat && !int8 && gop.kind != OpKind::Quantize && gop.kind != OpKind::Dequantize)
+    return opError(op, "needs int8 or float32 input and output of the same type");
+  if (int8 && (!x.quant.quantized() || !y.quant.quantized()))
+    return opError(op, "int8 tensors need quantization parameters");
+  switch (gop.kind) {
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul: {
+      const GraphTensor& b = tensorAt(g, gop.inputs[1]);
+      if (b.shape != x.shape || y.shape != x.shape)
+        return opError(op, "inputs and output must have the same shape (broadcasting is not supported)");
+      if (b.type != x.type) return opError(op, "both inputs must have the same type");
+      if (op.isFloat) break;
+      if (gop.kind == OpKind::Mul) {
+        op.mul.in1Offset = -zp0(x);
+        op.mul.in2Offset = -zp0(b);
+        op.mul.outOffset = zp0(y);
+        op.mul.mult = quantizeMultiplier(static_cast<double>(scale0(x) * scale0(b) / scale0(y)));
+        op.mul.act = kernels::activationRange(gop.activation, scale0(y), zp0(y));
+      } else {
+        op.add = kernels::makeAddParams(scale0(x), zp0(x), scale0(b), zp0(b), scale0(y), zp0(y), gop.activation);
+      }
+      break;
+    }
+    case OpKind::Relu:
+    case OpKind::Relu6:
+      if (!op.isFloat) {
+        op.rescale.inZeroPoint = zp0(x);
+        op.rescale.outZeroPoint = zp0(y);
+        op.rescale.mult = quantizeMultiplier(static_cast<double>(scale0(x) / scale0(y)));
+        op.rescale.act = kernels::activationRange(gop.kind == OpKind::Relu ? FusedActivation::Relu : FusedActivation::Relu6,
+                                                  scale0(y), zp0(y));
+      }
+      break;
+    case OpKind::Quantize:
+      if (int8) {  // requantize int8 → int8
+        op.requantize = true;
+        op.rescale.inZeroPoint = zp0(x);
+        op.rescale.outZeroPoint = zp0(y);
+        op.rescale.mult = quantizeMultiplier(static_cast<double>(scale0(x)) / static_cast<double>(scale0(y)));
+      } else if (!(x.type == ElementType::Float32 && isInt8(y) && y.quant.quantized())) {
+        return opError(op, "QUANTIZE supports float32 → int8 and int8 → int8");
+      }
+      break;
+    case OpKind::Dequantize:
+      if (!(isInt8(x) && x.quant.quantized() && y.type == ElementType::Float32))
+        return opError(op, "DEQUANTIZE supports int8 → float32");
+      break;
+    case OpKind::LeakyRelu:
+      if (!op.isFloat) {
+        op.leaky.inZeroPoint = zp0(x);
+        op.leaky.outZeroPoint = zp0(y);
+        op.leaky.alpha = quantizeMultiplier(static_cast<double>(scale0(x) * gop.alpha / scale0(y)));
+        op.leaky.identity = quantizeMultiplier(static_cast<double>(scale0(x) / scale0(y)));
+      }
+      break;
+    case OpKind::HardSwish:
+      if (!op.isFloat) op.hardSwish = kernels::makeHardSwishParams(scale0(x), zp0(x), scale0(y), zp0(y));
+      break;
+    case OpKind::Logistic:
+    case OpKind::Tanh:
+      if (!op.isFloat)
+        op.lut = kernels::makeLut(scale0(x), zp0(x), scale0(y), zp0(y), gop.kind == OpKind::Logistic ? logisticF : tanhF);
+      break;
+    case OpKind::Softmax:
+      if (!op.isFloat) op.softmaxTable = kernels::makeSoftmaxTable(scale0(x), gop.beta);
+      break;
+    case OpKind::Reshape:
+      if (!op.isFloat && (scale0(x) != scale0(y) || zp0(x) != zp0(y)))
+        return opError(op, "int8 RESHAPE needs the same scale and zero point in and out");
+      break;
+    default: break;
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i) {
+  const GraphOp& gop = g.ops[i];
+  PreparedOp op;
+  op.kind = gop.kind;
+  op.label = "op " + std::to_string(i) + " (" + std::string(opKindName(gop.kind)) +
+             (gop.sourceLayer.empty() ? "" : ", layer '" + gop.sourceLayer + "'") + ")";
+  op.out = gop.outputs[0];
+  op.act = gop.activation;
+  switch (gop.kind) {
+    case OpKind::Conv2D:
+    case OpKind::DepthwiseConv2D:
+    case OpKind::FullyConnected:
+      op.in = {gop.inputs[0]};
+      QAT_TRY(prepareConvLike(g, gop, op));
+      break;
+    case OpKind::AveragePool2D:
+    case OpKind::MaxPool2D:
+      op.in = {gop.inputs[0]};
+      QAT_TRY(preparePool(g, gop, op));
+      break;
+    case OpKind::Mean:
+      op.in = {gop.inputs[0]};
+      QAT_TRY(prepareMean(g, gop, op));
+      break;
+    case OpKind::Pad:
+      op.in = {gop.inputs[0]};
+      QAT_TRY(preparePad(g, gop, op));
+      break;
+    case OpKind::Concatenation:
+      op.in = gop.inputs;
+      QAT_TRY(prepareConcat(g, gop, op));
+      break;
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+      op.in = gop.inputs;
+      QAT_TRY(prepareElementwise(g, gop, op));
+      break;
+    default:
+      op.in = {gop.inputs[0]};
+      QAT_TRY(prepareElementwise(g, gop, op));
+      break;
+  }
+  for (int t : op.in)
+    if (tensorAt(g, t).isConstant())
+      return opError(op, "constant activation inputs (tensor '" + tensorAt(g, t).name + "') are not supported");
+  return op;
+}
+
+void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Workspace& ws, int n, bool reference) {
+  namespace k = kernels;
+  namespace fk = fkernels;
+  auto i8 = [&](int t) { return ws.i8[static_cast<size_t>(t)].data(); };
+  auto f32 = [&](int t) { return ws.f[static_cast<size_t>(t)].data(); };
+  const size_t inCount = size_t(n) * perSample[static_cast<size_t>(op.in[0])];
+  const int32_t* bias = op.bias32.empty() ? nullptr : op.bias32.data();
+  const float* fbias = op.bf.empty() ? nullptr : op.bf.data();
+  switch (op.kind) {
+    case OpKind::Conv2D:
+    case OpKind::DepthwiseConv2D: {
+      k::ConvShape s = op.conv;
+      s.N = n;
+      const bool dw = op.kind == OpKind::DepthwiseConv2D;
+      if (op.isFloat) {
+        (dw ? fk::depthwise : fk::conv)(s, f32(op.in[0]), op.wf.data(), fbias, f32(op.out), op.act);
+      } else if (reference) {
+        (dw ? k::depthwiseRef : k::convRef)(s, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
+      } else if (dw) {
+        k::depthwiseFast(s, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
+      } else {
+        k::convFast(s, op.rq, i8(op.in[0]), op.w16.data(), bias, i8(op.out), ws.scratch);
+      }
+      return;
+    }
+    case OpKind::FullyConnected: {
+      const int rows = static_cast<int>(inCount / size_t(op.fcDepth));
+      if (op.isFloat) fk::fullyConnected(rows, op.fcDepth, op.fcUnits, f32(op.in[0]), op.wf.data(), fbias, f32(op.out), op.act);
+      else if (reference) k::fullyConnectedRef(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
+      else k::fullyConnectedFast(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.w16.data(), bias, i8(op.out), ws.scratch);
+      return;
+    }
+    case OpKind::AveragePool2D:
+    case OpKind::MaxPool2D: {
+      k::PoolShape s = op.pool;
+      s.N = n;
+      const bool avg = op.kind == OpKind::AveragePool2D;
+      if (op.isFloat) (avg ? fk::avgPool : fk::maxPool)(s, f32(op.in[0]), f32(op.out), op.act);
+      else (avg ? k::avgPoolRef : k::maxPoolRef)(s, op.rq.act, i8(op.in[0]), i8(op.out));
+      return;
+    }
+    case OpKind::Mean:
+      if (op.isFloat) fk::mean(n, op.meanPixels, op.meanChannels, f32(op.in[0]), f32(op.out));
+      else k::meanRef(n, op.meanPixels, op.meanChannels, op.mean, i8(op.in[0]), i8(op.out));
+      return;
+    case OpKind::Reshape:
+      if (op.isFloat) std::memcpy(f32(op.out), f32(op.in[0]), inCount * sizeof(float));
+      else std::memcpy(i8(op.out), i8(op.in[0]), inCount);
+      return;
+    case OpKind::Softmax: {
+      const int rows = static_cast<int>(inCount / size_t(op.rowDepth));
+      if (op.isFloat) fk::softmax(rows, op.rowDepth, op.beta, f32(op.in[0]), f32(op.out));
+      else k::softmaxRef(rows, op.rowDepth, op.softmaxTable, op.outScale, op.outZeroPoint, i8(op.in[0]), i8(op.out));
+      return;
+    }
+    case OpKind::Logistic:
+    case OpKind::Tanh:
+      if (op.isFloat)
+        fk::unary(op.kind == OpKind::Logistic ? fk::Unary::Logistic : fk::Unary::Tanh, inCount, 0, f32(op.in[0]), f32(op.out));
+      else k::lutRef(inCount, op.lut, i8(op.in[0]), i8(op.out));
+      return;
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+      if (op.isFloat) {
+        const fk::Binary b = op.kind == OpKind::Add ? fk::Binary::Add : op.kind == OpKind::Sub ? fk::Binary::Sub : fk::Binary::Mul;
+        fk::binary(b, inCount, f32(op.in[0]), f32(op.in[1]), f32(op.out), op.act);
+      } else if (op.kind == OpKind::Mul) {
+        k::mulRef(inCount, op.mul, i8(op.in[0]), i8(op.in[1]), i8(op.out));
+      } else {
+        k::addRef(inCount, op.add, i8(op.in[0]), i8(op.in[1]), i8(op.out), op.kind == OpKind::Sub);
+      }
+      return;
+    case OpKind::Concatenation: {
+      const size_t outer = size_t(n) * op.concatOuter;
+      if (op.isFloat) {
+        std::vector<std::pair<const float*, size_t>> ins;
+        for (size_t j = 0; j < op.in.size(); ++j) ins.emplace_back(f32(op.in[j]), op.concatChunk[j]);
+        fk::concat(outer, ins, f32(op.out));
+      } else {
+        std::vector<k::ConcatInput> ins;
+        for (size_t j = 0; j < op.in.size(); ++j)
+          ins.push_back({i8(op.in[j]), op.concatChunk[j], op.concatScale[j], op.concatZeroPoint[j]});
+        k::concatRef(outer, ins, op.outScale, op.outZeroPoint, i8(op.out));
+      }
+      return;
+    }
+    case OpKind::Pad: {
+      std::vector<int> shape = op.padInShape;
+      shape[0] = n;
+      if (op.isFloat) fk::pad(shape, op.pads, f32(op.in[0]), f32(op.out));
+      else k::padRef(shape, op.pads, static_cast<int8_t>(op.outZeroPoint), i8(op.in[0]), i8(op.out));
+      return;
+    }
+    case OpKind::Quantize:
+      if (op.requantize) k::rescaleRef(inCount, op.rescale, i8(op.in[0]), i8(op.out));
+      else k::quantizeRef(inCount, op.outScale, op.outZeroPoint, f32(op.in[0]), i8(op.out));
+      return;
+    case OpKind::Dequantize:
+      k::dequantizeRef(inCount, op.inScale, op.inZeroPoint, i8(op.in[0]), f32(op.out));
+      return;
+    case OpKind::LeakyRelu:
+      if (op.isFloat) fk::unary(fk::Unary::LeakyRelu, inCount, op.alpha, f32(op.in[0]), f32(op.out));
+      else k::leakyReluRef(inCount, op.leaky, i8(op.in[0]), i8(op.out));
+      return;
+    case OpKind::HardSwish:
+      if (op.isFloat) fk::unary(fk::Unary::HardSwish, inCount, 0, f32(op.in[0]), f32(op.out));
+      else k::hardSwishRef(inCount, op.hardSwish, i8(op.in[0]), i8(op.out));
+      return;
+    case OpKind::Relu:
+    case OpKind::Relu6:
+      if (op.isFloat) fk::unary(op.kind == OpKind::Relu ? fk::Unary::Relu : fk::Unary::Relu6, inCount, 0, f32(op.in[0]), f32(op.out));
+      else k::rescaleRef(inCount, op.rescale, i8(op.in[0]), i8(op.out));
+      return;
+  }
+}
+
+}  // namespace qat::deploy::detail
