@@ -33,6 +33,7 @@
 #include "engine/layers/conv2d.h"
 #include "engine/layers/dense.h"
 #include "engine/layers/depthwise_conv2d.h"
+#include "engine/layers/padding.h"
 #include "engine/quant/folded_batch_norm.h"
 #include "engine/quant/quantize_wrapper.h"
 

@@ -6,8 +6,9 @@
 // Fixed-point arithmetic (gemmlowp, TFLite's quantization_util):
 //   QuantizeMultiplier(M):  M = q31 · 2^(shift − 31), q31 ∈ [2^30, 2^31) from frexp, the
 //                           mantissa rounded half away from zero.
-//   SaturatingRoundingDoublingHighMul(a, b) = round(a·b / 2^31), ties away from zero,
-//                           saturating the single overflow case a = b = −2^31.
+//   SaturatingRoundingDoublingHighMul(a, b) = round(a·b / 2^31), ties toward +∞ (gemmlowp's
+//                           nudge of ±2^30 then a division truncating toward zero: 1.5 → 2,
+//                           −1.5 → −1), saturating the single overflow case a = b = −2^31.
 //   RoundingDivideByPOT(x, e) = round(x / 2^e), ties away from zero.
 //   MultiplyByQuantizedMultiplier(x, M) = RoundingDivideByPOT(SRDHM(x · 2^max(shift, 0), q31),
 //                                                            max(−shift, 0))
