@@ -192,7 +192,7 @@ Expected<Value> OnnxBuilder::value(int t) {
   std::vector<int64_t> dims(gt.shape.begin(), gt.shape.end());
   auto name = constant(t, dims, gt.data, gt.quant.quantizedDimension);
   if (!name.ok()) return name.error();
-  slot = Value{name.value(), identity(rankOf(t))};
+  slot = Value{name.value(), identity(rankOf(t)), {}};
   return *slot;
 }
 
@@ -224,19 +224,19 @@ Expected<std::string> OnnxBuilder::valueNchw(int t) {
 // QuantizeLinear → DequantizeLinear with the tensor's scale and zero point.
 Status OnnxBuilder::setResult(int t, const std::string& floatName, const Perm& perm) {
   const GraphTensor& gt = tensor(t);
-  std::string name = floatName;
+  std::string name = floatName, q;
   if (gt.quant.quantized()) {
     if (gt.type != ElementType::Int8) return makeError("activation '" + tensorBase(t) + "' is quantized but not int8");
     if (gt.quant.scale.size() != 1)
       return makeError("activation '" + tensorBase(t) +
                        "' has per-axis quantization; ONNX QDQ activations are per-tensor");
     QParams p = qparams(t, onnx::Int8, 0);
-    std::string q = node("QuantizeLinear", {floatName, p.scale, p.zeroPoint}, tensorBase(t) + "_int8");
+    q = node("QuantizeLinear", {floatName, p.scale, p.zeroPoint}, tensorBase(t) + "_int8");
     name = node("DequantizeLinear", {q, p.scale, p.zeroPoint}, tensorBase(t));
   } else if (gt.type != ElementType::Float32) {
     return makeError("activation '" + tensorBase(t) + "' is integer but has no quantization parameters");
   }
-  values_[static_cast<size_t>(t)] = Value{name, perm};
+  values_[static_cast<size_t>(t)] = Value{name, perm, q};
   return {};
 }
 
@@ -261,7 +261,7 @@ Status OnnxBuilder::addGraphInput(int t, const std::string& name) {
   if (!dims.empty()) dims[0] = -1;  // symbolic batch "N"
   if (gt.type == ElementType::Float32) {
     inputs_.push_back(onnx::valueInfo(name, onnx::Float, dims));
-    values_[static_cast<size_t>(t)] = Value{name, identity(rankOf(t))};
+    values_[static_cast<size_t>(t)] = Value{name, identity(rankOf(t)), {}};
     return {};
   }
   if (gt.type != ElementType::Int8 || !gt.quant.quantized() || gt.quant.scale.size() != 1)
@@ -269,17 +269,33 @@ Status OnnxBuilder::addGraphInput(int t, const std::string& name) {
   inputs_.push_back(onnx::valueInfo(name, onnx::Int8, dims));
   QParams p = qparams(t, onnx::Int8, 0);
   std::string dq = node("DequantizeLinear", {name, p.scale, p.zeroPoint}, name + "_dequant");
-  values_[static_cast<size_t>(t)] = Value{dq, identity(rankOf(t))};
+  values_[static_cast<size_t>(t)] = Value{dq, identity(rankOf(t)), name};
   return {};
 }
 
-// Outputs go back to the graph's NHWC order; int8 outputs (int8 I/O) are re-quantized.
+// Outputs go back to the graph's NHWC order. An int8 output (int8 I/O) is its
+// QuantizeLinear's int8 value, transposed if needed (Transpose takes int8), rather than a
+// second QuantizeLinear after the DequantizeLinear: onnxruntime's QDQ optimizer mishandles
+// a Q → DQ → Q chain that ends in a graph output.
 Status OnnxBuilder::addGraphOutput(int t, const std::string& name) {
   const GraphTensor& gt = tensor(t);
-  auto x = valueAs(t, identity(rankOf(t)));
-  if (!x.ok()) return makeError("ONNX export: graph output '" + name + "': " + x.error().message);
   std::vector<int64_t> dims(gt.shape.begin(), gt.shape.end());
   if (!dims.empty()) dims[0] = -1;
+  const Perm nhwc = identity(rankOf(t));
+  const auto& v = values_[static_cast<size_t>(t)];
+  if (gt.type == ElementType::Int8 && v && !v->int8Name.empty()) {
+    if (v->perm == nhwc) {
+      nodeNamed("Identity", {v->int8Name}, name);
+    } else {
+      std::vector<int64_t> attr;
+      for (int d : nhwc) attr.push_back(onnxAxis(v->perm, d));
+      nodeNamed("Transpose", {v->int8Name}, name, {Attribute::ofInts("perm", attr)});
+    }
+    outputs_.push_back(onnx::valueInfo(name, onnx::Int8, dims));
+    return {};
+  }
+  auto x = valueAs(t, nhwc);
+  if (!x.ok()) return makeError("ONNX export: graph output '" + name + "': " + x.error().message);
   if (gt.type == ElementType::Int8 && gt.quant.quantized()) {
     QParams p = qparams(t, onnx::Int8, 0);
     nodeNamed("QuantizeLinear", {x.value(), p.scale, p.zeroPoint}, name);
