@@ -251,6 +251,7 @@ Expected<IntegerGraph> Freezer::run() {
   g_.name = m_.name;
   consumers_ = m_.consumers();
   values_.assign(static_cast<size_t>(m_.size()), Value{});
+  if (quantMode() && opt_.rangeSamples) QAT_TRY(measurePreActivationRanges());
   for (int i = 0; i < m_.size(); ++i) QAT_TRY(visit(i));
   QAT_TRY(finishOutputs());
   QAT_TRY(validate(g_));

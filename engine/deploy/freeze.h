@@ -20,6 +20,17 @@ namespace qat::deploy {
 
 struct FreezeOptions {
   bool int8Io = false;  // int8 input/output tensors instead of float with QUANTIZE/DEQUANTIZE
+  // Inputs (N, ...) of the model's (single) input, used only to measure the range of
+  // tensors the QAT model leaves unquantized but the int8 graph needs a scale for: the
+  // pre-activation values of a Conv/Dense with an in-layer softmax, sigmoid or tanh
+  // (tfmot quantizes before those activations; the studio's schemes put no quantizer
+  // there). Without samples such layers are refused naming them. Not owned.
+  const Tensor* rangeSamples = nullptr;
+  // A BatchNormalization folded into a Dense at freeze (tfmot BN mode) leaves weights whose
+  // channels were scaled differently. Per tensor (default, like TFLite's converter, and
+  // what Arm NN 20.08 can run) loses precision when the BN scales differ a lot between
+  // channels; per channel keeps it but needs a runtime with per-channel FULLY_CONNECTED.
+  bool perChannelFoldedDense = false;
 };
 
 Expected<IntegerGraph> freezeQuantized(const quant::QuantizedModel& model, const FreezeOptions& options = {});

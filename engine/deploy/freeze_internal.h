@@ -11,6 +11,7 @@
 // output has no quantizer cannot be emitted and is refused naming the layer.
 // Only a pending value whose producer has a single consumer may be changed (folded,
 // fused); any other is materialized first.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,19 @@ class Freezer {
   // Creates weights, bias and output tensors of a pending weighted op.
   Expected<int> emitWeighted(Pending& p, const QuantParams& out);
 
+  // Merges a pending DEPTHWISE_CONV_2D whose output has no quantizer with the 1×1 CONV_2D
+  // reading it (a split SeparableConv2D) into one CONV_2D (freeze_weights.cpp).
+  Status mergeSeparable(Pending& pw, const Pending& dw);
+
+  // ---- measured ranges (freeze_ranges.cpp)
+  // Pre-activation ranges of Conv/Dense layers with an in-layer softmax / sigmoid / tanh,
+  // measured on options().rangeSamples; node → int8 parameters.
+  Status measurePreActivationRanges();
+  const QuantParams* preActivation(int node) const {
+    auto it = preActivation_.find(node);
+    return it == preActivation_.end() ? nullptr : &it->second;
+  }
+
   // ---- other layers (freeze_layers.cpp)
   Expected<Value> visitLayer(int node, const std::vector<Value>& inputs);
   // The input as an int8 tensor (quantized mode) or float tensor, emitted if pending.
@@ -120,7 +134,7 @@ class Freezer {
   IntegerGraph g_;
   std::vector<Value> values_;
   std::vector<std::vector<int>> consumers_;
-  std::vector<int> graphInputOf_;  // node → graph input tensor (input nodes)
+  std::map<int, QuantParams> preActivation_;
 };
 
 }  // namespace qat::deploy::detail

@@ -222,6 +222,16 @@ Expected<Value> Freezer::weightedOp(int node, const Layer& layer, const Layer* w
       note("Layer '" + pad.name + "': ZeroPadding2D folded into '" + layer.name() + "' as padding 'same'");
     }
   }
+  // A split SeparableConv2D whose depthwise half has no output quantizer (it was followed
+  // by a BatchNorm, so the scheme left the layer's output unquantized) has no scale for
+  // the tensor between the halves: run both as one CONV_2D.
+  if (in < 0 && quantMode() && input.isPending() && input.pending->weighted &&
+      input.pending->op.kind == OpKind::DepthwiseConv2D && input.pending->op.activation == FusedActivation::None &&
+      ci.kind == OpKind::Conv2D && p->kernelShape[0] == 1 && p->kernelShape[1] == 1 && ci.strideH == 1 &&
+      ci.strideW == 1 && ci.padding == Padding::Valid) {
+    QAT_TRY(mergeSeparable(*p, *input.pending));
+    in = p->op.inputs[0];
+  }
   if (in < 0) {
     auto t = tensorInput(input, node);
     if (!t.ok()) return t.error();
@@ -230,7 +240,7 @@ Expected<Value> Freezer::weightedOp(int node, const Layer& layer, const Layer* w
   if (ci.kind == OpKind::FullyConnected && tensor(in).shape.size() != 2)
     return refuse(node, "Dense on an input of rank " + std::to_string(tensor(in).shape.size() - 1) +
                             " per sample is not supported in the export; add a Flatten before it");
-  p->op.inputs = {in};
+  if (p->op.inputs.empty()) p->op.inputs = {in};
   p->shape = m_.node(node).shape.dims();
   p->shape.insert(p->shape.begin(), 1);
   const auto act = fusedOf(ci.activation);
@@ -240,20 +250,32 @@ Expected<Value> Freezer::weightedOp(int node, const Layer& layer, const Layer* w
   }
   const ActivationFn f = ci.activation;
   const bool fixedOut = f == ActivationFn::Softmax || f == ActivationFn::Sigmoid || f == ActivationFn::Tanh;
-  if (!fixedOut || quantMode())
-    return refuse(node, std::string("its in-layer activation '") + std::string(activationName(f)) +
-                            (fixedOut ? "' needs a quantizer on the pre-activation values, which the scheme does "
-                                        "not place; move the activation into its own Activation/Softmax layer"
-                                      : "' has no TFLite integer kernel in this exporter"));
-  // Float freeze: the conv, then the activation as its own op.
-  auto t = emitPending(*p, std::nullopt, node);
+  if (!fixedOut)
+    return refuse(node, "its in-layer activation '" + std::string(activationName(f)) +
+                            "' has no TFLite integer kernel in this exporter (linear, relu, relu6, softmax, sigmoid "
+                            "and tanh do)");
+  const QuantParams* pre = preActivation(node);
+  if (quantMode() && !pre)
+    return refuse(node, "its in-layer activation '" + std::string(activationName(f)) +
+                            "' gets fixed int8 output parameters, so the values before it need a scale, and the QAT "
+                            "model has no quantizer there. Export with validation samples to measure that range "
+                            "(FreezeOptions::rangeSamples), or move the activation into its own Activation/Softmax "
+                            "layer and quantize the layer's output.");
+  // The conv with the measured (or, in a float graph, no) output parameters, then the
+  // activation as its own op with TFLite's fixed output parameters.
+  p->name = p->name + "/preactivation";
+  auto t = emitPending(*p, pre ? std::optional<QuantParams>(*pre) : std::nullopt, node);
   if (!t.ok()) return t.error();
   GraphOp op;
   op.kind = f == ActivationFn::Softmax ? OpKind::Softmax : f == ActivationFn::Sigmoid ? OpKind::Logistic : OpKind::Tanh;
   op.inputs = {t.value()};
   op.sourceLayer = layer.name();
-  g_.tensors[static_cast<size_t>(t.value())].name += "/preactivation";
-  return Value{addOp(op, p->name, p->shape, ElementType::Float32, {}), nullptr, p->shape};
+  QuantParams q;
+  if (quantMode()) {
+    q.scale = {op.kind == OpKind::Tanh ? 1.0f / 128 : 1.0f / 256};
+    q.zeroPoint = {op.kind == OpKind::Tanh ? 0 : -128};
+  }
+  return Value{addOp(op, m_.node(node).layer->name(), p->shape, actType(), q), nullptr, p->shape};
 }
 
 namespace {
@@ -289,9 +311,14 @@ Status Freezer::foldBatchNorm(int node, Pending& p) {
   if (quantMode()) {
     p.regrid = true;
     p.grids.clear();
+    if (p.op.kind == OpKind::FullyConnected) p.perChannel = opt_.perChannelFoldedDense;
     note("BatchNormalization '" + bn.name() + "' folded into '" + p.weightLayer +
          "'; the folded kernel's int8 grid is computed again from the folded values (" +
          std::string(p.perChannel ? "per channel" : "per tensor") + "), as TFLite's converter does");
+    if (p.op.kind == OpKind::FullyConnected && !p.perChannel)
+      note("Dense '" + p.weightLayer + "': with its BatchNorm folded in, one int8 scale serves output channels the "
+           "BatchNorm scaled differently, so the integer model can differ more from the fake-quant one; quantize with "
+           "BN mode 'fold' (the QAT model then trains on the folded weights) or export per-channel FULLY_CONNECTED");
   }
   return {};
 }
@@ -326,6 +353,39 @@ Expected<Value> Freezer::standaloneBatchNorm(int node, const Value& input) {
     note("BatchNormalization '" + bn.name() + "' (not after a convolution) runs as a 1×1 DEPTHWISE_CONV_2D with "
          "per-channel weights γ/σ and bias β − mean·γ/σ");
   return Value{-1, p, p->shape};
+}
+
+Status Freezer::mergeSeparable(Pending& pw, const Pending& dw) {
+  // dw kernel (kh, kw, C, M) and pw kernel (1, 1, C·M, O), both the fake-quantized values:
+  // W[kh, kw, c, o] = Σ_m dw[kh, kw, c, m] · pw[c·M + m, o], bias[o] += Σ_j dwBias[j] · pw[j, o].
+  const int KH = dw.kernelShape[0], KW = dw.kernelShape[1], C = dw.kernelShape[2], M = dw.kernelShape[3];
+  const int O = pw.channels;
+  std::vector<float> w(size_t(KH) * KW * C * O, 0.0f);
+  for (int t = 0; t < KH * KW; ++t)
+    for (int c = 0; c < C; ++c)
+      for (int m = 0; m < M; ++m) {
+        const float a = dw.kernel[(size_t(t) * C + c) * M + m];
+        const float* b = pw.kernel.data() + size_t(c * M + m) * O;
+        float* dst = w.data() + (size_t(t) * C + c) * O;
+        for (int o = 0; o < O; ++o) dst[o] += a * b[o];
+      }
+  if (pw.bias.empty()) pw.bias.assign(size_t(O), 0.0f);
+  for (size_t j = 0; j < dw.bias.size(); ++j)
+    for (int o = 0; o < O; ++o) pw.bias[size_t(o)] += dw.bias[j] * pw.kernel[j * size_t(O) + size_t(o)];
+  pw.kernel = std::move(w);
+  pw.kernelShape = {KH, KW, C, O};
+  pw.op.padding = dw.op.padding;
+  pw.op.strideH = dw.op.strideH;
+  pw.op.strideW = dw.op.strideW;
+  pw.op.dilationH = dw.op.dilationH;
+  pw.op.dilationW = dw.op.dilationW;
+  pw.op.inputs = dw.op.inputs;
+  pw.regrid = true;
+  pw.perChannel = true;
+  pw.grids.clear();
+  note("SeparableConv2D '" + pw.weightLayer + "': its depthwise output has no quantizer, so both halves run as one "
+       "CONV_2D with the combined kernel (int8 grid computed per channel on it)");
+  return {};
 }
 
 Expected<int> Freezer::emitWeighted(Pending& p, const QuantParams& out) {

@@ -6,10 +6,12 @@
 #include <QtTest>
 
 #include <cmath>
+#include <filesystem>
 
 #include "engine/data/data_source.h"
 #include "engine/deploy/freeze.h"
 #include "engine/deploy/interpreter.h"
+#include "engine/io/keras_model.h"
 #include "engine/layers/activation.h"
 #include "engine/layers/add.h"
 #include "engine/layers/average_pooling2d.h"
@@ -434,6 +436,66 @@ class TestFreeze : public QObject {
     QVERIFY(maxSteps <= 4.0);
   }
 
+  // Whole-model default-8-bit freeze of every loadable model in ../shared/models/keras,
+  // calibrated on 8 random samples: the integer graph runs and its distance from the
+  // fake-quant model is reported (random data and ranges make it a smoke test; a 1-step
+  // logit difference already moves a softmax output by several 1/256 steps).
+  void sharedKerasModels() {
+    const std::filesystem::path dir = QAT_SHARED_DIR "/models/keras";
+    if (!std::filesystem::exists(dir)) QSKIP("../shared/models is not present");
+    int frozen = 0, loadable = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string ext = e.path().extension().string();
+      if (ext != ".h5" && ext != ".hdf5") continue;
+      auto m = loadKerasModel(e.path().string());
+      if (!m.ok()) continue;
+      ++loadable;
+      const std::string file = e.path().filename().string();
+      auto s = schemeFromName("default8");
+      auto c = makeSchemeConfig(*m, *s, {}, false);
+      if (!c.ok()) {
+        qInfo("%s: scheme refused: %s", file.c_str(), c.error().message.c_str());
+        continue;
+      }
+      auto q = quantizeModel(*m, c->config);
+      QVERIFY(q.ok());
+      const Shape inShape = m->node(m->inputs()[0]).shape;
+      const int n = 8;
+      Dataset d;
+      Rng rng(3);
+      d.x = Tensor(inShape.withBatch(n));
+      for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = rng.uniform(0.0f, 1.0f);
+      d.targets = Tensor(m->node(m->outputs()[0]).shape.withBatch(n));
+      TrainConfig tc;
+      tc.loss = {LossKind::MeanSquaredError, false};
+      Trainer t(q->model, tc);
+      QVERIFY(t.calibrate(d, 1).ok());
+      FreezeOptions fo;
+      fo.rangeSamples = &d.x;
+      auto g = freezeQuantized(*q, fo);
+      if (!g.ok()) {
+        qInfo("%s: refused: %s", file.c_str(), g.error().message.c_str());
+        QVERIFY2(g.error().message.find("Layer '") != std::string::npos, g.error().message.c_str());
+        continue;
+      }
+      auto in = Interpreter::create(*g);
+      QVERIFY2(in.ok(), (file + ": " + (in.ok() ? "" : in.error().message)).c_str());
+      auto y = in->run({d.x});
+      QVERIFY(y.ok());
+      const Tensor fq = predict(q->model, d.x, n, true);
+      const GraphOp* deq = findOp(*g, OpKind::Dequantize);
+      const float scale = g->tensors[size_t(deq->inputs[0])].quant.scale[0];
+      double maxSteps = 0;
+      for (size_t i = 0; i < fq.size(); ++i)
+        maxSteps = std::max(maxSteps, std::fabs(double((*y)[0][i]) - fq[i]) / scale);
+      qInfo("%s: %d ops, max |diff| %.2f output steps", file.c_str(), int(g->ops.size()), maxSteps);
+      ++frozen;
+    }
+    // Every model that loads freezes (in-layer softmax/sigmoid ranges measured on the
+    // samples, separable convolutions without a middle quantizer merged).
+    QCOMPARE(frozen, loadable);
+  }
+
   // Refusals name the layer and the class, and say what to do.
   void refusals() {
     {  // a layer without an integer kernel
@@ -476,10 +538,32 @@ class TestFreeze : public QObject {
       QVERIFY2(g.error().message.find("Layer 'probs' (QuantizeWrapper)") != std::string::npos &&
                    g.error().message.find("softmax") != std::string::npos,
                g.error().message.c_str());
+      QVERIFY2(g.error().message.find("rangeSamples") != std::string::npos, g.error().message.c_str());
       // The float freeze runs it as FULLY_CONNECTED then SOFTMAX.
       auto f = freezeFloat(m);
       QVERIFY(f.ok());
       QCOMPARE(countOps(*f, OpKind::Softmax), 1);
+      // With samples the pre-activation range is measured: FULLY_CONNECTED on that scale,
+      // then SOFTMAX with its fixed parameters, within a few 1/256 steps of the fake-quant model.
+      const Dataset d = randomData(m, 64, 12);
+      Dataset cd = d;
+      for (int& l : cd.labels) l %= 3;
+      cd.numClasses = 3;
+      Trainer t(q.model, TrainConfig{});
+      QVERIFY(t.calibrate(cd, 1).ok());
+      FreezeOptions o;
+      o.rangeSamples = &d.x;
+      auto g2 = freezeQuantized(q, o);
+      QVERIFY2(g2.ok(), g2.ok() ? "" : g2.error().message.c_str());
+      QCOMPARE(countOps(*g2, OpKind::Softmax), 1);
+      auto in = Interpreter::create(*g2);
+      QVERIFY(in.ok());
+      auto y = in->run({d.x});
+      QVERIFY(y.ok());
+      const Tensor fq = predict(q.model, d.x, 64, true);
+      double worst = 0;
+      for (size_t i = 0; i < fq.size(); ++i) worst = std::max(worst, std::fabs(double((*y)[0][i]) - fq[i]) * 256);
+      QVERIFY2(worst <= 3.0, qPrintable(QString::number(worst)));
     }
     {  // ReLU with a threshold
       Model m;
