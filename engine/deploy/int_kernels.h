@@ -45,7 +45,10 @@ inline int32_t roundingDivideByPOT(int32_t x, int exponent) {
 inline int32_t mulByQuantizedMultiplier(int32_t x, int32_t q31, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x * (1 << left), q31), right);
+  // x · 2^left wrapping like TFLite's int32 product on every target (an unsigned shift, so
+  // no signed-overflow UB here).
+  const int32_t xs = static_cast<int32_t>(static_cast<uint32_t>(x) << left);
+  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(xs, q31), right);
 }
 // shift <= 0 (multipliers below one: ADD/SUB input and output scaling).
 inline int32_t mulByQuantizedMultiplierSmallerThanOne(int32_t x, int32_t q31, int shift) {
@@ -91,20 +94,40 @@ void depthwiseRef(const ConvShape& s, const Requant& r, const int8_t* in, const 
 void fullyConnectedRef(int rows, int depth, int units, const Requant& r, const int8_t* in, const int8_t* filter,
                        const int32_t* bias, int8_t* out);
 
-// Fast, bit-exact twins. `scratch` is reused between calls (grows as needed).
-struct ConvScratch {
-  std::vector<int16_t> col;     // im2col rows of (x − zp) as int16
-  std::vector<int16_t> filter;  // weights widened to int16 (prepared once per op)
-  std::vector<int32_t> acc;
+struct PoolShape;
+
+// Fast, bit-exact twins (int_kernels_fast.cpp). Weights are packed once per op:
+//   Outer  K < 16 taps (e.g. a 3×3 conv on one channel): per tap, the tap value times a row
+//          of weights, vectorised over the output channels (int32);
+//   Int16  (x − zp) and w widened to int16, dot products with vpmaddwd (AVX2), two pixels
+//          by four output channels per pass;
+//   Vnni   u = x + 128 as uint8 times int8 weights with vpdpbusd (AVX-VNNI, chosen at run
+//          time when the CPU has it): Σ w·(x − zp) = Σ w·u − (zp + 128)·Σ w, exact in int32.
+enum class GemmPath { Auto, Outer, Int16, Vnni };
+bool vnniAvailable();
+struct PackedWeights {
+  int OC = 0, K = 0;      // output channels, taps per output (KH·KW·C, or the FC depth)
+  int K16 = 0, K32 = 0;   // K rounded up to 16 / 32 (zero padded)
+  std::vector<int16_t> w16;    // (OC, K16)
+  std::vector<int8_t> w8;      // (OC, K32)
+  std::vector<int32_t> rowSum;  // (OC) Σ_k w
+  std::vector<int32_t> wT;      // (K, OC) for the Outer path
 };
-// Widens an OHWI / (units, depth) filter for convFast / fullyConnectedFast.
-std::vector<int16_t> widenFilter(const int8_t* filter, size_t n);
-void convFast(const ConvShape& s, const Requant& r, const int8_t* in, const int16_t* filter16, const int32_t* bias,
-              int8_t* out, ConvScratch& scratch);
+PackedWeights packWeights(const int8_t* w, int OC, int K);
+struct ConvScratch {
+  std::vector<int16_t> col16;  // two im2col rows of (x − zp), int16
+  std::vector<uint8_t> col8;   // two im2col rows of x + 128, uint8
+  std::vector<int32_t> acc;    // two rows of OC accumulators
+  std::vector<int32_t> requant;  // per-channel multiplier, left shift, right shift
+};
+void convFast(const ConvShape& s, const Requant& r, const int8_t* in, const PackedWeights& w, const int32_t* bias,
+              int8_t* out, ConvScratch& scratch, GemmPath path = GemmPath::Auto);
 void depthwiseFast(const ConvShape& s, const Requant& r, const int8_t* in, const int8_t* filter, const int32_t* bias,
                    int8_t* out);
-void fullyConnectedFast(int rows, int depth, int units, const Requant& r, const int8_t* in, const int16_t* filter16,
-                        const int32_t* bias, int8_t* out, ConvScratch& scratch);
+void fullyConnectedFast(int rows, int depth, int units, const Requant& r, const int8_t* in, const PackedWeights& w,
+                        const int32_t* bias, int8_t* out, ConvScratch& scratch, GemmPath path = GemmPath::Auto);
+// Channel-vectorised max pooling (bit-exact: a max is a max).
+void maxPoolFast(const PoolShape& s, ActRange act, const int8_t* in, int8_t* out);
 
 // ------------------------------------------------------------------ pooling, mean
 

@@ -2,104 +2,349 @@
 // Integer addition is associative, so as long as no partial sum overflows int32 (|x − zp|
 // ≤ 255 and |w| ≤ 128 give < 2^15 per product; a sum of K products stays below 2^31 for
 // K < 65,000 taps) the results are bit-identical to convRef / depthwiseRef /
-// fullyConnectedRef; tests/engine/test_interpreter.cpp checks it.
+// fullyConnectedRef; tests/engine/test_interpreter.cpp checks every path.
 //
-// CONV_2D: per output pixel an im2col row of (x − zp) widened to int16 (padded taps are 0,
-// the real value 0, which is what skipping them means), then int16·int16 → int32 dot
-// products against each output channel's OHWI filter row, which GCC turns into
-// vpmaddwd (AVX2). Four output channels share one pass over the row.
+// CONV_2D and FULLY_CONNECTED are a GEMM of im2col rows (one per output pixel, taps in
+// (ky, kx, c) order, matching the OHWI weight rows) against the packed weights, two rows at
+// a time (see GemmPath in int_kernels.h). Padded taps stand for the real value 0: 0 in the
+// int16 rows (x − zp), zp + 128 in the uint8 rows (x + 128).
 #include <algorithm>
 #include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "engine/deploy/int_kernels.h"
 
 namespace qat::deploy::kernels {
 namespace {
 
-inline int8_t requantize(int32_t acc, const Requant& r, int c) {
-  const QuantizedMultiplier& m = r.at(c);
-  const int32_t v = mulByQuantizedMultiplier(acc, m.q31, m.shift) + r.outputOffset;
-  return static_cast<int8_t>(std::min(r.act.max, std::max(r.act.min, v)));
-}
+int roundUp(int x, int m) { return (x + m - 1) / m * m; }
 
-// Σ a[k]·b[k] over K int16 values (vectorised to vpmaddwd by GCC at -O2/-O3 with AVX2).
-inline int32_t dot16(const int16_t* __restrict a, const int16_t* __restrict b, int K) {
-  int32_t s = 0;
-  for (int k = 0; k < K; ++k) s += int32_t(a[k]) * int32_t(b[k]);
-  return s;
-}
-
-// Four dot products of one row against four filter rows.
-inline void dot16x4(const int16_t* __restrict a, const int16_t* __restrict b0, const int16_t* __restrict b1,
-                    const int16_t* __restrict b2, const int16_t* __restrict b3, int K, int32_t* out) {
-  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (int k = 0; k < K; ++k) {
-    const int32_t x = a[k];
-    s0 += x * b0[k];
-    s1 += x * b1[k];
-    s2 += x * b2[k];
-    s3 += x * b3[k];
+// Per-channel requantization constants laid out for the vector loop: multiplier, left
+// shift, right shift (one entry per output channel, a per-tensor multiplier repeated).
+void requantTable(const Requant& r, int channels, std::vector<int32_t>& t) {
+  t.resize(3 * size_t(channels));
+  for (int c = 0; c < channels; ++c) {
+    const QuantizedMultiplier& m = r.at(c);
+    t[size_t(c)] = m.q31;
+    t[size_t(channels + c)] = m.shift > 0 ? m.shift : 0;
+    t[size_t(2 * channels + c)] = m.shift > 0 ? 0 : -m.shift;
   }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
 }
 
-// acc[oc] = Σ_k row[k]·filter[oc][k] for every output channel.
-void rowTimesFilter(const int16_t* row, const int16_t* filter16, int K, int OC, int32_t* acc) {
+// out[c] = clamp(MBQM(acc[c] + bias[c], M[c]) + zp): mulByQuantizedMultiplier eight lanes at a
+// time. SaturatingRoundingDoublingHighMul with a multiplier q ≥ 0 (never −2^31, so no
+// saturation case) is sign(x)·floor((|x|·q + 2^30 − [x < 0]) / 2^31), formed with unsigned
+// 32×32→64 products of |x|; RoundingDivideByPOT as in the scalar code.
+void requantizeRow(const int32_t* acc, const int32_t* bias, const std::vector<int32_t>& t, int n, const Requant& r,
+                   int8_t* out) {
+  const int32_t* q31 = t.data();
+  const int32_t* left = q31 + n;
+  const int32_t* right = q31 + 2 * size_t(n);
+  int c = 0;
+#if defined(__AVX2__)
+  const __m256i one = _mm256_set1_epi32(1), c30 = _mm256_set1_epi64x(int64_t(1) << 30);
+  const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFFll);
+  const __m256i zp = _mm256_set1_epi32(r.outputOffset), lo = _mm256_set1_epi32(r.act.min),
+                hi = _mm256_set1_epi32(r.act.max);
+  for (; c + 8 <= n; c += 8) {
+    __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c));
+    if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
+    x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(left + c)));
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q31 + c));
+    const __m256i ax = _mm256_abs_epi32(x);  // |−2^31| reads as 2^31 unsigned
+    const __m256i negBit = _mm256_srli_epi32(x, 31);
+    const __m256i pe = _mm256_sub_epi64(_mm256_add_epi64(_mm256_mul_epu32(ax, q), c30), _mm256_and_si256(negBit, low32));
+    const __m256i po = _mm256_sub_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(ax, 32), _mm256_srli_epi64(q, 32)), c30),
+        _mm256_srli_epi64(negBit, 32));
+    __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xAA);
+    h = _mm256_sign_epi32(h, x);
+    // RoundingDivideByPOT(h, right)
+    const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(right + c));
+    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rs), one);
+    const __m256i rem = _mm256_and_si256(h, mask);
+    const __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
+    __m256i v = _mm256_sub_epi32(_mm256_srav_epi32(h, rs), _mm256_cmpgt_epi32(rem, thr));
+    v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zp), lo), hi);
+    const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c), _mm_packs_epi16(p16, p16));
+  }
+#endif
+  for (; c < n; ++c) {
+    const int32_t a = acc[c] + (bias ? bias[c] : 0);
+    const int32_t shift = left[c] - right[c];
+    const int32_t v = mulByQuantizedMultiplier(a, q31[c], shift) + r.outputOffset;
+    out[c] = static_cast<int8_t>(std::min(r.act.max, std::max(r.act.min, v)));
+  }
+}
+
+#if defined(__AVX2__)
+inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// o_r[oc] = Σ_k a_r[k]·w[oc][k] for two int16 rows (vpmaddwd: pairs of int16 products
+// summed into int32 lanes).
+void gemm2Int16(const int16_t* a0, const int16_t* a1, const PackedWeights& w, int32_t* o0, int32_t* o1) {
+  const int K = w.K16, OC = w.OC;
   int oc = 0;
   for (; oc + 4 <= OC; oc += 4) {
-    const int16_t* f = filter16 + size_t(oc) * K;
-    dot16x4(row, f, f + K, f + 2 * size_t(K), f + 3 * size_t(K), K, acc + oc);
+    const int16_t* b = w.w16.data() + size_t(oc) * K;
+    __m256i s[2][4] = {};
+    for (int k = 0; k < K; k += 16) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + k));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + k));
+      for (int j = 0; j < 4; ++j) {
+        const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + size_t(j) * K + k));
+        s[0][j] = _mm256_add_epi32(s[0][j], _mm256_madd_epi16(x0, y));
+        s[1][j] = _mm256_add_epi32(s[1][j], _mm256_madd_epi16(x1, y));
+      }
+    }
+    for (int j = 0; j < 4; ++j) {
+      o0[oc + j] = hsum(s[0][j]);
+      o1[oc + j] = hsum(s[1][j]);
+    }
   }
-  for (; oc < OC; ++oc) acc[oc] = dot16(row, filter16 + size_t(oc) * K, K);
+  for (; oc < OC; ++oc) {
+    const int16_t* b = w.w16.data() + size_t(oc) * K;
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int k = 0; k < K; k += 16) {
+      const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k));
+      s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + k)), y));
+      s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + k)), y));
+    }
+    o0[oc] = hsum(s0);
+    o1[oc] = hsum(s1);
+  }
+}
+
+// The same with uint8 rows and int8 weights through vpdpbusd (four u8·s8 products summed
+// into each int32 lane, no saturation). Returns Σ w·u; the caller removes (zp + 128)·Σ w.
+__attribute__((target("avx2,avxvnni"))) void gemm2Vnni(const uint8_t* a0, const uint8_t* a1,
+                                                        const PackedWeights& w, int32_t* o0, int32_t* o1) {
+  const int K = w.K32, OC = w.OC;
+  int oc = 0;
+  for (; oc + 4 <= OC; oc += 4) {
+    const int8_t* b = w.w8.data() + size_t(oc) * K;
+    __m256i s[2][4] = {};
+    for (int k = 0; k < K; k += 32) {
+      const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + k));
+      const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + k));
+      for (int j = 0; j < 4; ++j) {
+        const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + size_t(j) * K + k));
+        s[0][j] = _mm256_dpbusd_avx_epi32(s[0][j], x0, y);
+        s[1][j] = _mm256_dpbusd_avx_epi32(s[1][j], x1, y);
+      }
+    }
+    for (int j = 0; j < 4; ++j) {
+      o0[oc + j] = hsum(s[0][j]);
+      o1[oc + j] = hsum(s[1][j]);
+    }
+  }
+  for (; oc < OC; ++oc) {
+    const int8_t* b = w.w8.data() + size_t(oc) * K;
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int k = 0; k < K; k += 32) {
+      const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + k));
+      s0 = _mm256_dpbusd_avx_epi32(s0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a0 + k)), y);
+      s1 = _mm256_dpbusd_avx_epi32(s1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a1 + k)), y);
+    }
+    o0[oc] = hsum(s0);
+    o1[oc] = hsum(s1);
+  }
+}
+#else
+void gemm2Int16(const int16_t* a0, const int16_t* a1, const PackedWeights& w, int32_t* o0, int32_t* o1) {
+  for (int oc = 0; oc < w.OC; ++oc) {
+    const int16_t* b = w.w16.data() + size_t(oc) * w.K16;
+    int32_t s0 = 0, s1 = 0;
+    for (int k = 0; k < w.K16; ++k) {
+      s0 += int32_t(a0[k]) * b[k];
+      s1 += int32_t(a1[k]) * b[k];
+    }
+    o0[oc] = s0;
+    o1[oc] = s1;
+  }
+}
+#endif
+
+// o[oc] = Σ_k a[k]·wT[k][oc], vectorised over the output channels (few taps).
+void gemmOuter(const int16_t* a, const PackedWeights& w, int32_t* __restrict o) {
+  std::fill(o, o + w.OC, 0);
+  for (int k = 0; k < w.K; ++k) {
+    const int32_t x = a[k];
+    const int32_t* __restrict b = w.wT.data() + size_t(k) * w.OC;
+    for (int oc = 0; oc < w.OC; ++oc) o[oc] += x * b[oc];
+  }
+}
+
+GemmPath choose(GemmPath path, const PackedWeights& w) {
+  // A forced path the weights or the CPU cannot serve falls back to Int16.
+  if (path == GemmPath::Outer && w.wT.empty()) return GemmPath::Int16;
+  if (path == GemmPath::Vnni && !vnniAvailable()) return GemmPath::Int16;
+  if (path != GemmPath::Auto) return path;
+  if (!w.wT.empty()) return GemmPath::Outer;
+  return vnniAvailable() ? GemmPath::Vnni : GemmPath::Int16;
+}
+
+// Accumulators of one or two rows (rows given both as int16 x − zp and uint8 x + 128;
+// only the one the path reads is filled).
+struct Rows {
+  const int16_t* a16[2];
+  const uint8_t* a8[2];
+};
+void gemmRows(GemmPath path, const PackedWeights& w, const Rows& rows, int n, int32_t zp, int32_t* acc) {
+  int32_t* o0 = acc;
+  int32_t* o1 = acc + w.OC;
+  switch (path) {
+    case GemmPath::Outer:
+      for (int r = 0; r < n; ++r) gemmOuter(rows.a16[r], w, r ? o1 : o0);
+      return;
+    case GemmPath::Vnni:
+#if defined(__AVX2__)
+      gemm2Vnni(rows.a8[0], rows.a8[n - 1], w, o0, o1);
+      for (int r = 0; r < n; ++r)
+        for (int oc = 0; oc < w.OC; ++oc) (r ? o1 : o0)[oc] -= (zp + 128) * w.rowSum[size_t(oc)];
+      return;
+#endif
+    case GemmPath::Int16:
+    case GemmPath::Auto: gemm2Int16(rows.a16[0], rows.a16[n - 1], w, o0, o1); return;
+  }
 }
 
 }  // namespace
 
-std::vector<int16_t> widenFilter(const int8_t* filter, size_t n) {
-  std::vector<int16_t> w(n);
-  for (size_t i = 0; i < n; ++i) w[i] = filter[i];
-  return w;
+bool vnniAvailable() {
+#if defined(__AVX2__) && defined(__GNUC__)
+  static const bool ok = __builtin_cpu_supports("avxvnni");
+  return ok;
+#else
+  return false;
+#endif
 }
 
-void convFast(const ConvShape& s, const Requant& r, const int8_t* in, const int16_t* filter16, const int32_t* bias,
-              int8_t* out, ConvScratch& scratch) {
-  const int K = s.KH * s.KW * s.C;
-  scratch.col.resize(size_t(K));
-  scratch.acc.resize(size_t(s.OC));
-  int16_t* col = scratch.col.data();
-  int32_t* acc = scratch.acc.data();
+PackedWeights packWeights(const int8_t* w, int OC, int K) {
+  PackedWeights p;
+  p.OC = OC;
+  p.K = K;
+  p.K16 = roundUp(K, 16);
+  p.K32 = roundUp(K, 32);
+  p.w16.assign(size_t(OC) * p.K16, 0);
+  p.w8.assign(size_t(OC) * p.K32, 0);
+  p.rowSum.assign(size_t(OC), 0);
+  for (int oc = 0; oc < OC; ++oc)
+    for (int k = 0; k < K; ++k) {
+      const int8_t v = w[size_t(oc) * K + k];
+      p.w16[size_t(oc) * p.K16 + k] = v;
+      p.w8[size_t(oc) * p.K32 + k] = v;
+      p.rowSum[size_t(oc)] += v;
+    }
+  if (K < 16) {
+    p.wT.resize(size_t(K) * OC);
+    for (int oc = 0; oc < OC; ++oc)
+      for (int k = 0; k < K; ++k) p.wT[size_t(k) * OC + oc] = w[size_t(oc) * K + k];
+  }
+  return p;
+}
+
+void convFast(const ConvShape& s, const Requant& r, const int8_t* in, const PackedWeights& w, const int32_t* bias,
+              int8_t* out, ConvScratch& scratch, GemmPath pathIn) {
+  const GemmPath path = choose(pathIn, w);
+  scratch.col16.assign(2 * size_t(w.K16), 0);
+  scratch.col8.assign(2 * size_t(w.K32), 0);
+  scratch.acc.resize(2 * size_t(s.OC));
+  const int32_t zp = -r.inputOffset;
+  const uint8_t pad8 = static_cast<uint8_t>(zp + 128);
+  const bool u8 = path == GemmPath::Vnni;
   const int16_t off = static_cast<int16_t>(r.inputOffset);
-  for (int n = 0; n < s.N; ++n)
-    for (int oy = 0; oy < s.OH; ++oy)
-      for (int ox = 0; ox < s.OW; ++ox) {
-        // im2col row in (ky, kx, c) order, matching the OHWI filter rows.
-        const int iy0 = oy * s.strideH - s.padTop, ix0 = ox * s.strideW - s.padLeft;
-        int16_t* dst = col;
-        for (int ky = 0; ky < s.KH; ++ky) {
-          const int iy = iy0 + ky * s.dilationH;
-          for (int kx = 0; kx < s.KW; ++kx, dst += s.C) {
-            const int ix = ix0 + kx * s.dilationW;
-            if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W) {
-              std::fill(dst, dst + s.C, int16_t(0));
-              continue;
-            }
-            const int8_t* x = in + ((size_t(n) * s.H + iy) * s.W + ix) * s.C;
-            for (int c = 0; c < s.C; ++c) dst[c] = static_cast<int16_t>(x[c] + off);
-          }
-        }
-        rowTimesFilter(col, filter16, K, s.OC, acc);
-        int8_t* o = out + ((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC;
-        for (int oc = 0; oc < s.OC; ++oc) o[oc] = requantize(acc[oc] + (bias ? bias[oc] : 0), r, oc);
+  const int span = s.KW * s.C;  // one kernel row of taps, contiguous in the input when dilationW = 1
+  // im2col row of output pixel (n, oy, ox) into slot `slot`.
+  auto buildRow = [&](int n, int oy, int ox, int slot) {
+    const int iy0 = oy * s.strideH - s.padTop, ix0 = ox * s.strideW - s.padLeft;
+    int16_t* __restrict d16 = scratch.col16.data() + size_t(slot) * w.K16;
+    uint8_t* __restrict d8 = scratch.col8.data() + size_t(slot) * w.K32;
+    const bool interior = s.dilationW == 1 && iy0 >= 0 && iy0 + (s.KH - 1) * s.dilationH < s.H && ix0 >= 0 &&
+                          ix0 + s.KW <= s.W;
+    if (interior) {  // every tap inside the image: KH contiguous runs of KW·C values
+      for (int ky = 0; ky < s.KH; ++ky) {
+        const int8_t* __restrict x = in + ((size_t(n) * s.H + iy0 + ky * s.dilationH) * s.W + ix0) * s.C;
+        if (u8)
+          for (int i = 0; i < span; ++i) d8[ky * span + i] = static_cast<uint8_t>(x[i] + 128);
+        else
+          for (int i = 0; i < span; ++i) d16[ky * span + i] = static_cast<int16_t>(x[i] + off);
       }
+      return;
+    }
+    int k = 0;
+    for (int ky = 0; ky < s.KH; ++ky) {
+      const int iy = iy0 + ky * s.dilationH;
+      for (int kx = 0; kx < s.KW; ++kx, k += s.C) {
+        const int ix = ix0 + kx * s.dilationW;
+        const bool inside = iy >= 0 && iy < s.H && ix >= 0 && ix < s.W;
+        const int8_t* x = in + ((size_t(n) * s.H + (inside ? iy : 0)) * s.W + (inside ? ix : 0)) * s.C;
+        if (u8) {
+          if (!inside) std::fill(d8 + k, d8 + k + s.C, pad8);
+          else
+            for (int c = 0; c < s.C; ++c) d8[k + c] = static_cast<uint8_t>(x[c] + 128);
+        } else {
+          if (!inside) std::fill(d16 + k, d16 + k + s.C, int16_t(0));
+          else
+            for (int c = 0; c < s.C; ++c) d16[k + c] = static_cast<int16_t>(x[c] + off);
+        }
+      }
+    }
+  };
+  const int pixels = s.OH * s.OW;
+  requantTable(r, s.OC, scratch.requant);
+  const Rows rows{{scratch.col16.data(), scratch.col16.data() + w.K16}, {scratch.col8.data(), scratch.col8.data() + w.K32}};
+  for (int n = 0; n < s.N; ++n)
+    for (int p = 0; p < pixels; p += 2) {
+      const int cnt = std::min(2, pixels - p);
+      for (int j = 0; j < cnt; ++j) buildRow(n, (p + j) / s.OW, (p + j) % s.OW, j);
+      gemmRows(path, w, rows, cnt, zp, scratch.acc.data());
+      for (int j = 0; j < cnt; ++j)
+        requantizeRow(scratch.acc.data() + size_t(j) * s.OC, bias, scratch.requant, s.OC, r,
+                      out + (size_t(n) * pixels + p + j) * s.OC);
+    }
+}
+
+void fullyConnectedFast(int rows, int depth, int units, const Requant& r, const int8_t* in, const PackedWeights& w,
+                        const int32_t* bias, int8_t* out, ConvScratch& scratch, GemmPath pathIn) {
+  const GemmPath path = choose(pathIn, w);
+  scratch.col16.assign(2 * size_t(w.K16), 0);
+  scratch.col8.assign(2 * size_t(w.K32), 0);
+  scratch.acc.resize(2 * size_t(units));
+  const Rows rs{{scratch.col16.data(), scratch.col16.data() + w.K16}, {scratch.col8.data(), scratch.col8.data() + w.K32}};
+  requantTable(r, units, scratch.requant);
+  for (int b = 0; b < rows; b += 2) {
+    const int cnt = std::min(2, rows - b);
+    for (int j = 0; j < cnt; ++j) {
+      const int8_t* x = in + size_t(b + j) * depth;
+      if (path == GemmPath::Vnni) {
+        uint8_t* d = scratch.col8.data() + size_t(j) * w.K32;
+        for (int k = 0; k < depth; ++k) d[k] = static_cast<uint8_t>(x[k] + 128);
+      } else {
+        int16_t* d = scratch.col16.data() + size_t(j) * w.K16;
+        for (int k = 0; k < depth; ++k) d[k] = static_cast<int16_t>(x[k] + r.inputOffset);
+      }
+    }
+    gemmRows(path, w, rs, cnt, -r.inputOffset, scratch.acc.data());
+    for (int j = 0; j < cnt; ++j)
+      requantizeRow(scratch.acc.data() + size_t(j) * units, bias, scratch.requant, units, r, out + size_t(b + j) * units);
+  }
 }
 
 void depthwiseFast(const ConvShape& s, const Requant& r, const int8_t* in, const int8_t* filter, const int32_t* bias,
                    int8_t* out) {
   const int M = s.depthMultiplier, OC = s.OC;
-  std::vector<int32_t> acc(size_t(OC), 0);
+  std::vector<int32_t> acc(size_t(OC), 0), table;
+  requantTable(r, OC, table);
   for (int n = 0; n < s.N; ++n)
     for (int oy = 0; oy < s.OH; ++oy)
       for (int ox = 0; ox < s.OW; ++ox) {
@@ -120,24 +365,40 @@ void depthwiseFast(const ConvShape& s, const Requant& r, const int8_t* in, const
             }
           }
         }
-        int8_t* o = out + ((size_t(n) * s.OH + oy) * s.OW + ox) * OC;
-        for (int c = 0; c < OC; ++c) o[c] = requantize(acc[size_t(c)] + (bias ? bias[c] : 0), r, c);
+        requantizeRow(acc.data(), bias, table, OC, r, out + ((size_t(n) * s.OH + oy) * s.OW + ox) * OC);
       }
 }
 
-void fullyConnectedFast(int rows, int depth, int units, const Requant& r, const int8_t* in, const int16_t* filter16,
-                        const int32_t* bias, int8_t* out, ConvScratch& scratch) {
-  scratch.col.resize(size_t(depth));
-  scratch.acc.resize(size_t(units));
-  int16_t* row = scratch.col.data();
-  int32_t* acc = scratch.acc.data();
-  for (int b = 0; b < rows; ++b) {
-    const int8_t* x = in + size_t(b) * depth;
-    for (int d = 0; d < depth; ++d) row[d] = static_cast<int16_t>(int32_t(x[d]) + r.inputOffset);
-    rowTimesFilter(row, filter16, depth, units, acc);
-    int8_t* o = out + size_t(b) * units;
-    for (int u = 0; u < units; ++u) o[u] = requantize(acc[u] + (bias ? bias[u] : 0), r, u);
-  }
+void maxPoolFast(const PoolShape& s, ActRange act, const int8_t* in, int8_t* out) {
+  const int8_t lo = static_cast<int8_t>(act.min), hi = static_cast<int8_t>(act.max);
+  const int C = s.C;
+  for (int n = 0; n < s.N; ++n)
+    for (int oy = 0; oy < s.OH; ++oy)
+      for (int ox = 0; ox < s.OW; ++ox) {
+        const int iy0 = oy * s.strideH - s.padTop, ix0 = ox * s.strideW - s.padLeft;
+        const int ky0 = std::max(0, -iy0), ky1 = std::min(s.KH, s.H - iy0);
+        const int kx0 = std::max(0, -ix0), kx1 = std::min(s.KW, s.W - ix0);
+        int8_t* o = out + ((size_t(n) * s.OH + oy) * s.OW + ox) * C;
+        auto cell = [&](int ky, int kx) { return in + ((size_t(n) * s.H + iy0 + ky) * s.W + ix0 + kx) * C; };
+        int c = 0;
+#if defined(__AVX2__)
+        const __m256i vlo = _mm256_set1_epi8(lo), vhi = _mm256_set1_epi8(hi);
+        for (; c + 32 <= C; c += 32) {
+          __m256i m = _mm256_set1_epi8(-128);
+          for (int ky = ky0; ky < ky1; ++ky)
+            for (int kx = kx0; kx < kx1; ++kx)
+              m = _mm256_max_epi8(m, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cell(ky, kx) + c)));
+          m = _mm256_min_epi8(_mm256_max_epi8(m, vlo), vhi);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + c), m);
+        }
+#endif
+        for (; c < C; ++c) {
+          int8_t m = -128;
+          for (int ky = ky0; ky < ky1; ++ky)
+            for (int kx = kx0; kx < kx1; ++kx) m = std::max(m, cell(ky, kx)[c]);
+          o[c] = std::min(hi, std::max(lo, m));
+        }
+      }
 }
 
 }  // namespace qat::deploy::kernels

@@ -125,7 +125,10 @@ Status prepareConvLike(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op
                                               static_cast<double>(sOut)));
   }
   op.w8 = readInt8(w);
-  if (gop.kind != OpKind::DepthwiseConv2D) op.w16 = kernels::widenFilter(op.w8.data(), op.w8.size());
+  if (gop.kind != OpKind::DepthwiseConv2D) {
+    const int taps = fc ? op.fcDepth : op.conv.KH * op.conv.KW * op.conv.C;
+    op.packed = kernels::packWeights(op.w8.data(), channels, taps);
+  }
   if (hasBias) op.bias32 = readInt32(tensorAt(g, gop.inputs[2]));
   return {};
 }
@@ -392,7 +395,7 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       } else if (dw) {
         k::depthwiseFast(s, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
       } else {
-        k::convFast(s, op.rq, i8(op.in[0]), op.w16.data(), bias, i8(op.out), ws.scratch);
+        k::convFast(s, op.rq, i8(op.in[0]), op.packed, bias, i8(op.out), ws.scratch);
       }
       return;
     }
@@ -400,7 +403,7 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       const int rows = static_cast<int>(inCount / size_t(op.fcDepth));
       if (op.isFloat) fk::fullyConnected(rows, op.fcDepth, op.fcUnits, f32(op.in[0]), op.wf.data(), fbias, f32(op.out), op.act);
       else if (reference) k::fullyConnectedRef(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
-      else k::fullyConnectedFast(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.w16.data(), bias, i8(op.out), ws.scratch);
+      else k::fullyConnectedFast(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.packed, bias, i8(op.out), ws.scratch);
       return;
     }
     case OpKind::AveragePool2D:
@@ -409,7 +412,8 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       s.N = n;
       const bool avg = op.kind == OpKind::AveragePool2D;
       if (op.isFloat) (avg ? fk::avgPool : fk::maxPool)(s, f32(op.in[0]), f32(op.out), op.act);
-      else (avg ? k::avgPoolRef : k::maxPoolRef)(s, op.rq.act, i8(op.in[0]), i8(op.out));
+      else if (avg) k::avgPoolRef(s, op.rq.act, i8(op.in[0]), i8(op.out));
+      else (reference ? k::maxPoolRef : k::maxPoolFast)(s, op.rq.act, i8(op.in[0]), i8(op.out));
       return;
     }
     case OpKind::Mean:

@@ -28,7 +28,7 @@ struct PreparedOp {
   int fcDepth = 0, fcUnits = 0;
   kernels::Requant rq;
   std::vector<int8_t> w8;
-  std::vector<int16_t> w16;  // widened copy for the fast conv / FC
+  kernels::PackedWeights packed;  // the fast conv / FC's copy
   std::vector<int32_t> bias32;
   std::vector<float> wf, bf;
   bool hasBias = false;

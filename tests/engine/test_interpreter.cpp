@@ -92,6 +92,13 @@ std::vector<int8_t> randomInt8(size_t n, Rng& rng, int lo = -128, int hi = 127) 
   return v;
 }
 
+// Every GEMM path this CPU can run (Vnni only with AVX-VNNI).
+std::vector<k::GemmPath> paths() {
+  std::vector<k::GemmPath> p = {k::GemmPath::Auto, k::GemmPath::Outer, k::GemmPath::Int16};
+  if (k::vnniAvailable()) p.push_back(k::GemmPath::Vnni);
+  return p;
+}
+
 }  // namespace
 
 class TestInterpreter : public QObject {
@@ -386,7 +393,9 @@ class TestInterpreter : public QObject {
         r.inputOffset = -int(rng.uniform(-20.0f, 20.0f));
         r.outputOffset = int(rng.uniform(-10.0f, 10.0f));
         r.act = trial % 3 == 0 ? k::ActRange{r.outputOffset, 127} : k::ActRange{};
-        for (int c = 0; c < s.OC; ++c) r.mult.push_back(quantizeMultiplier(rng.uniform(0.0005f, 0.02f)));
+        // Mostly right shifts; every fourth trial also multipliers above one (left shifts).
+        const float hiM = trial % 4 == 3 ? 3.0f : 0.02f;
+        for (int c = 0; c < s.OC; ++c) r.mult.push_back(quantizeMultiplier(rng.uniform(0.0005f, hiM)));
         const auto x = randomInt8(size_t(s.N) * s.H * s.W * s.C, rng);
         const auto w = randomInt8(size_t(s.OC) * s.KH * s.KW * (depthwise ? 1 : s.C), rng, -127, 127);
         std::vector<int32_t> b(size_t(s.OC));
@@ -396,13 +405,17 @@ class TestInterpreter : public QObject {
         if (depthwise) {
           k::depthwiseRef(s, r, x.data(), w.data(), b.data(), ref.data());
           k::depthwiseFast(s, r, x.data(), w.data(), b.data(), fast.data());
+          QVERIFY2(ref == fast, qPrintable(QStringLiteral("trial %1 depthwise").arg(trial)));
         } else {
           k::ConvScratch scratch;
-          const auto w16 = k::widenFilter(w.data(), w.size());
+          const auto packed = k::packWeights(w.data(), s.OC, s.KH * s.KW * s.C);
           k::convRef(s, r, x.data(), w.data(), b.data(), ref.data());
-          k::convFast(s, r, x.data(), w16.data(), b.data(), fast.data(), scratch);
+          for (k::GemmPath path : paths()) {
+            std::fill(fast.begin(), fast.end(), int8_t(0));
+            k::convFast(s, r, x.data(), packed, b.data(), fast.data(), scratch, path);
+            QVERIFY2(ref == fast, qPrintable(QStringLiteral("trial %1 conv path %2").arg(trial).arg(int(path))));
+          }
         }
-        QVERIFY2(ref == fast, qPrintable(QStringLiteral("trial %1 depthwise %2").arg(trial).arg(depthwise)));
         // The outputs are not all saturated (the comparison means something).
         int distinct = 0;
         for (size_t i = 1; i < ref.size(); ++i) distinct += ref[i] != ref[0];
@@ -421,11 +434,37 @@ class TestInterpreter : public QObject {
       const auto w = randomInt8(size_t(units) * depth, rng, -127, 127);
       std::vector<int8_t> ref(size_t(rows) * units), fast(ref.size());
       k::ConvScratch scratch;
-      const auto w16 = k::widenFilter(w.data(), w.size());
+      const auto packed = k::packWeights(w.data(), units, depth);
       k::fullyConnectedRef(rows, depth, units, r, x.data(), w.data(), nullptr, ref.data());
-      k::fullyConnectedFast(rows, depth, units, r, x.data(), w16.data(), nullptr, fast.data(), scratch);
-      QVERIFY(ref == fast);
+      for (k::GemmPath path : paths()) {
+        std::fill(fast.begin(), fast.end(), int8_t(0));
+        k::fullyConnectedFast(rows, depth, units, r, x.data(), packed, nullptr, fast.data(), scratch, path);
+        QVERIFY2(ref == fast, qPrintable(QStringLiteral("trial %1 FC path %2").arg(trial).arg(int(path))));
+      }
+      // Max pooling, 'same' and 'valid', with an activation range.
+      k::PoolShape ps;
+      ps.N = 2;
+      ps.H = 5 + trial % 3;
+      ps.W = 4 + trial % 4;
+      ps.C = 1 + trial % 7;
+      ps.KH = 2 + trial % 2;
+      ps.KW = 2;
+      ps.strideH = 1 + trial % 2;
+      ps.strideW = 2;
+      const AxisPadding qh = axisPadding(trial % 2 ? Padding::Same : Padding::Valid, ps.H, ps.KH, ps.strideH);
+      const AxisPadding qw = axisPadding(trial % 2 ? Padding::Same : Padding::Valid, ps.W, ps.KW, ps.strideW);
+      ps.OH = qh.out;
+      ps.OW = qw.out;
+      ps.padTop = qh.before;
+      ps.padLeft = qw.before;
+      const auto px = randomInt8(size_t(ps.N) * ps.H * ps.W * ps.C, rng);
+      std::vector<int8_t> pr(size_t(ps.N) * ps.OH * ps.OW * ps.C), pf(pr.size());
+      const k::ActRange act = trial % 3 ? k::ActRange{} : k::ActRange{-20, 100};
+      k::maxPoolRef(ps, act, px.data(), pr.data());
+      k::maxPoolFast(ps, act, px.data(), pf.data());
+      QVERIFY(pr == pf);
     }
+    qInfo("GEMM paths checked: outer, int16%s", k::vnniAvailable() ? ", vnni (AVX-VNNI)" : " (no AVX-VNNI on this CPU)");
   }
 
   // A frozen fashion-cnn: fast kernels, reference kernels, one thread and all threads give
