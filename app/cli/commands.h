@@ -16,6 +16,7 @@ int runInfo(int argc, char** argv, int first);
 int runPredict(int argc, char** argv, int first);
 int runQuantize(int argc, char** argv, int first);
 int runConfigTemplate(int argc, char** argv, int first);
+int runExport(int argc, char** argv, int first);
 
 // The training options shared by train and quantize (cmd_train.cpp), and how they fill a
 // TrainConfig; returns a usage error message.

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  predict   run a model over an .npy batch and write the outputs as .npy\n"
     "  quantize  post-training quantization and quantization-aware training\n"
     "  config-template  write the per-layer quantize config of a model (JSON)\n"
+    "  export    write a QAT checkpoint as .tflite / ONNX QDQ / C header and verify the file\n"
     "  version   print the version\n"
     "\n"
     "Run 'qat-cli <command> --help' for the options of a command.\n"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   if (cmd == "predict") return runPredict(argc, argv, 2);
   if (cmd == "quantize") return runQuantize(argc, argv, 2);
   if (cmd == "config-template") return runConfigTemplate(argc, argv, 2);
+  if (cmd == "export") return runExport(argc, argv, 2);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "qat-cli " << QAT_VERSION << std::endl;
     return kExitOk;
