@@ -433,6 +433,9 @@ Expected<int> Freezer::emitWeighted(Pending& p, const QuantParams& out) {
       bq[c] = static_cast<int32_t>(std::fmax(-2147483648.0, std::fmin(2147483647.0, v)));
     }
     b.data = bytesOf(bq);
+    if (p.op.kind == OpKind::FullyConnected && G > 1)
+      note("Dense '" + base + "': per-channel FULLY_CONNECTED weights (its kernel quantizer is per-axis); TFLite "
+           "runs them, Arm NN 20.08 does not");
     if (p.weightBits < 8)
       note("Layer '" + base + "': weights trained on a " + std::to_string(p.weightBits) +
            "-bit grid are stored as int8 values in [" + std::to_string(-(1 << (p.weightBits - 1)) + 1) + ", " +

@@ -405,6 +405,9 @@ class TestFreeze : public QObject {
       QVERIFY(worst < 1e-5);
     }
     QuantizedModel q = quantizeWith(m, BnMode(mode));
+    int folded = 0;
+    for (int i = 0; i < q.model.size(); ++i) folded += q.model.node(i).layer->op() == OpType::FoldedBatchNorm;
+    QCOMPARE(folded, mode == int(BnMode::Fold) ? 1 : 0);  // dw_b + bn_b
     Dataset cd = d;
     for (int& l : cd.labels) l %= 5;
     cd.numClasses = 5;
