@@ -7,6 +7,8 @@
 #include "reporter.h"
 #include "engine/core/threading.h"
 #include "engine/data/npy.h"
+#include "engine/deploy/freeze.h"
+#include "engine/deploy/verify.h"
 #include "engine/quant/checkpoint.h"
 #include "engine/train/trainer.h"
 
@@ -18,7 +20,10 @@ int runPredict(int argc, char** argv, int first) {
          "which are normalised like the training data) and writes the outputs as float32 .npy.\n"
          "A QAT checkpoint runs in float (its trained float weights) or fake-quant mode.",
          {{"model", "MODEL", "builtin:NAME, a Keras .h5 file or a QAT checkpoint", ""},
-          {"mode", "MODE", "float | fake-quant (fake-quant needs a QAT checkpoint from qat-cli quantize)", "float"},
+          {"mode", "MODE",
+           "float | fake-quant | integer (the last two need a QAT checkpoint from qat-cli quantize; integer runs "
+           "the int8 graph the export writes)",
+           "float"},
           architectureOption(),
           {"input", "FILE", "input batch (.npy), shaped (N, ...model input) or one sample", ""},
           {"output", "FILE", "where to write the outputs (.npy, float32)", ""},
@@ -47,8 +52,8 @@ int runPredict(int argc, char** argv, int first) {
     return kExitUsage;
   }
   const std::string mode = a.get("mode");
-  if (mode != "float" && mode != "fake-quant") {
-    std::cerr << "qat-cli predict: --mode must be float or fake-quant\n";
+  if (mode != "float" && mode != "fake-quant" && mode != "integer") {
+    std::cerr << "qat-cli predict: --mode must be float, fake-quant or integer\n";
     return kExitUsage;
   }
   setThreadCount(threads);
@@ -56,12 +61,14 @@ int runPredict(int argc, char** argv, int first) {
   // A checkpoint runs as its quantized model; float mode turns the rounding off, which is
   // exactly the float model with the trained weights.
   Expected<Model> model = makeError("no model");
+  std::optional<quant::QuantizedModel> quantized;
   const std::string spec = a.get("model");
   if (spec.rfind("builtin:", 0) != 0 && quant::isCheckpoint(spec)) {
     auto ck = quant::loadCheckpoint(spec);
     if (!ck.ok()) return rep.fail(ck.error().message);
-    model = std::move(ck->quantized.model);
-  } else if (mode == "fake-quant") {
+    quantized.emplace(std::move(ck->quantized));
+    model = quantized->model.clone();
+  } else if (mode != "float") {
     return rep.fail(spec + " is not a QAT checkpoint, so it has no quantizers to run: create one with "
                            "'qat-cli quantize --model " + spec + " --out qat.h5', or use --mode float");
   } else {
@@ -84,7 +91,18 @@ int runPredict(int argc, char** argv, int first) {
   if (arr->dtype == "|u1" && norm == "scale01")
     for (size_t i = 0; i < x.size(); ++i) x[i] /= 255.0f;
 
-  const Tensor y = predict(*model, x, batch, mode == "fake-quant");
+  Tensor y;
+  if (mode == "integer") {
+    deploy::FreezeOptions fo;
+    fo.rangeSamples = &x;  // only used for tensors the QAT model left without a range
+    auto graph = deploy::freezeQuantized(*quantized, fo);
+    if (!graph.ok()) return rep.fail(spec + ": no integer graph: " + graph.error().message);
+    auto out = deploy::runGraph(*graph, x);
+    if (!out.ok()) return rep.fail(out.error().message);
+    y = std::move(out.value());
+  } else {
+    y = predict(*model, x, batch, mode == "fake-quant");
+  }
   if (auto s = writeNpy(a.get("output"), y); !s.ok()) return rep.fail(s.error().message);
   if (rep.json())
     rep.summary({{"model", model->name},

@@ -7,6 +7,8 @@
 #include "model_source.h"
 #include "reporter.h"
 #include "engine/core/threading.h"
+#include "engine/deploy/freeze.h"
+#include "engine/deploy/verify.h"
 #include "engine/quant/checkpoint.h"
 #include "engine/quant/scheme.h"
 
@@ -172,6 +174,26 @@ int runQuantize(int argc, char** argv, int first) {
   if (summary.contains("qat")) summary["fake_quant"] = summary["qat"];
   else if (summary.contains("post_training")) summary["fake_quant"] = summary["post_training"];
   else if (Status s = evaluateTest(trainer, "fake_quant", "fake-quant"); !s.ok()) return rep.fail(s.error().message);
+  // "integer": the same model frozen to the int8 graph the export writes, run by the
+  // integer interpreter (TFLite's arithmetic). A model the export cannot express is
+  // reported, not an error: the checkpoint is still useful.
+  if (data->test) {
+    const Tensor rangeSamples = subset(data->train, 256).x;
+    deploy::FreezeOptions fo;
+    fo.rangeSamples = &rangeSamples;
+    auto graph = deploy::freezeQuantized(*quantized, fo);
+    if (!graph.ok()) {
+      rep.event("warning", {{"message", graph.error().message}},
+                "warning: no integer evaluation: " + graph.error().message);
+    } else {
+      auto acc = deploy::graphAccuracy(*graph, *data->test);
+      if (!acc.ok()) return rep.fail(acc.error().message);
+      summary["integer"] = {{"accuracy", *acc}, {"samples", data->test->size()}};
+      char line[96];
+      std::snprintf(line, sizeof line, "%-22s accuracy %.4f", "integer (int8 graph)", *acc);
+      if (!rep.json()) std::cout << line << std::endl;
+    }
+  }
   if (a.has("out")) {
     if (Status s = quant::saveCheckpoint(*quantized, floatModel, a.get("out")); !s.ok())
       return rep.fail(s.error().message);

@@ -35,6 +35,40 @@ size_t argmaxRow(const Tensor& t, size_t row, size_t width) {
 
 }  // namespace
 
+Expected<Tensor> runGraph(const IntegerGraph& graph, const Tensor& x) {
+  if (graph.inputs.size() != 1 || graph.outputs.size() != 1)
+    return makeError("The exported graph must have one input and one output");
+  auto interp = Interpreter::create(graph);
+  if (!interp.ok()) return interp.error();
+  interp->setKeepTensors(false);
+  Tensor input = x;
+  if (int8Io(graph)) {  // feed the int8 values the graph expects
+    const GraphTensor& in = graph.tensors[static_cast<size_t>(graph.inputs[0])];
+    const float s = in.quant.scale.at(0);
+    const float zp = static_cast<float>(in.quant.zeroPoint.at(0));
+    for (size_t i = 0; i < input.size(); ++i) input[i] = std::clamp(std::round(input[i] / s) + zp, -128.0f, 127.0f);
+  }
+  auto outs = interp->run({input});
+  if (!outs.ok()) return outs.error();
+  Tensor y = std::move(outs.value()[0]);
+  if (int8Io(graph)) {  // back to real values
+    const GraphTensor& o = graph.tensors[static_cast<size_t>(graph.outputs[0])];
+    for (size_t i = 0; i < y.size(); ++i)
+      y[i] = o.quant.scale.at(0) * (y[i] - static_cast<float>(o.quant.zeroPoint.at(0)));
+  }
+  return y;
+}
+
+Expected<double> graphAccuracy(const IntegerGraph& graph, const Dataset& data) {
+  if (!data.hasLabels() || data.size() == 0) return makeError("Integer accuracy needs labelled data");
+  auto y = runGraph(graph, data.x);
+  if (!y.ok()) return y.error();
+  const size_t n = data.size(), width = y->size() / n;
+  size_t hits = 0;
+  for (size_t i = 0; i < n; ++i) hits += static_cast<int>(argmaxRow(*y, i, width)) == data.labels[i];
+  return static_cast<double>(hits) / static_cast<double>(n);
+}
+
 std::string VerificationReport::summary() const {
   char buf[512];
   if (quantized)
@@ -62,31 +96,14 @@ Expected<VerificationReport> verifyGraph(Model& reference, const IntegerGraph& e
   const size_t n = maxSamples ? std::min(maxSamples, data.size()) : data.size();
   const Dataset d = subset(data, n);
 
-  auto interp = Interpreter::create(exported);
-  if (!interp.ok()) return interp.error();
-  interp->setKeepTensors(false);
   VerificationReport r;
   r.samples = n;
   const double step = outputStep(exported);
   r.quantized = step > 0;
-
   const Tensor a = predict(reference, d.x, 256, /*fakeQuant=*/true);
-  Tensor input = d.x;
-  if (int8Io(exported)) {  // feed the int8 values the graph expects
-    const GraphTensor& in = exported.tensors[static_cast<size_t>(exported.inputs[0])];
-    const float s = in.quant.scale.at(0);
-    const float zp = static_cast<float>(in.quant.zeroPoint.at(0));
-    for (size_t i = 0; i < input.size(); ++i)
-      input[i] = std::clamp(std::round(input[i] / s) + zp, -128.0f, 127.0f);
-  }
-  auto outs = interp->run({input});
-  if (!outs.ok()) return outs.error();
-  Tensor b = std::move(outs.value()[0]);
-  if (int8Io(exported)) {  // back to real values
-    const GraphTensor& o = exported.tensors[static_cast<size_t>(exported.outputs[0])];
-    for (size_t i = 0; i < b.size(); ++i)
-      b[i] = o.quant.scale.at(0) * (b[i] - static_cast<float>(o.quant.zeroPoint.at(0)));
-  }
+  auto run = runGraph(exported, d.x);
+  if (!run.ok()) return run.error();
+  const Tensor& b = run.value();
   if (a.size() != b.size())
     return makeError("The exported graph's output has " + std::to_string(b.size() / n) +
                      " values per sample, the model's " + std::to_string(a.size() / n));

@@ -23,6 +23,14 @@ struct VerificationReport {
   std::string summary() const;    // one paragraph for the report dialog / CLI
 };
 
+// Runs `graph` with the integer interpreter on real-valued inputs x (N, ...) and returns
+// real-valued outputs: int8-I/O graphs get their inputs quantized and outputs dequantized
+// here, so every graph is called the same way. The studio's "integer" evaluation mode.
+Expected<Tensor> runGraph(const IntegerGraph& graph, const Tensor& x);
+
+// Top-1 accuracy of `graph` on labelled data (integer evaluation mode).
+Expected<double> graphAccuracy(const IntegerGraph& graph, const Dataset& data);
+
 // `reference` is the quantized model (run with fake quant) or, for a float graph, the
 // float model. Uses up to maxSamples samples of `data` (0: all).
 Expected<VerificationReport> verifyGraph(Model& reference, const IntegerGraph& exported, const Dataset& data,
