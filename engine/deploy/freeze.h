@@ -11,6 +11,12 @@
 //  * the input tensor's scale for ops that TFLite requires to keep it (MAX_POOL_2D,
 //    AVERAGE_POOL_2D, RESHAPE, PAD, CONCATENATION with a shared quantizer);
 //  * QUANTIZE at the model input and DEQUANTIZE at the output (float I/O), unless int8Io.
+// Also: a BatchNorm that cannot fold (after a ReLU) runs as a 1×1 DEPTHWISE_CONV_2D; a
+// ZeroPadding2D equal to 'same' padding folds into the next convolution; an int8 →
+// int8 QUANTIZE requantizes where a quantizer's scale differs from what an op produced
+// (average pooling, concatenation inputs); float layers inside a quantized model are
+// refused (the int8 export runs every computing layer in int8). Each such decision adds
+// one sentence to IntegerGraph::notes for the export report.
 // Layers with no TFLite integer equivalent, or tensors without a quantizer where one is
 // needed, are refused with an error naming the layer and class and what to change.
 #include "engine/deploy/integer_graph.h"
