@@ -63,7 +63,8 @@ class GraphBuilder {
     for (auto& b : t.data) b = static_cast<uint8_t>(static_cast<int8_t>(std::lround(rng_.uniform(-float(q), float(q)))));
     return g_.addTensor(std::move(t));
   }
-  // int32 bias with scale input_scale · weight_scale[c], values of about ±maxReal.
+  // int32 bias with scale input_scale · weight_scale[c] (one scale when the weights have
+  // one, as TFLite requires), values of about ±maxReal.
   int bias(const std::string& name, int n, int input, int weights, float maxReal) {
     const auto& w = g_.tensors[static_cast<size_t>(weights)].quant;
     const float inScale = g_.tensors[static_cast<size_t>(input)].quant.scale[0];
@@ -72,10 +73,12 @@ class GraphBuilder {
     t.shape = {n};
     t.type = ET::Int32;
     t.data.resize(static_cast<size_t>(n) * 4);
-    for (int c = 0; c < n; ++c) {
-      const float s = inScale * w.scale[w.scale.size() == 1 ? 0 : static_cast<size_t>(c)];
-      t.quant.scale.push_back(s);
+    for (size_t c = 0; c < w.scale.size(); ++c) {
+      t.quant.scale.push_back(inScale * w.scale[c]);
       t.quant.zeroPoint.push_back(0);
+    }
+    for (int c = 0; c < n; ++c) {
+      const float s = t.quant.scale[t.quant.scale.size() == 1 ? 0 : static_cast<size_t>(c)];
       const int32_t v = static_cast<int32_t>(std::lround(rng_.uniform(-maxReal, maxReal) / s));
       for (int k = 0; k < 4; ++k) t.data[size_t(c) * 4 + size_t(k)] = static_cast<uint8_t>(uint32_t(v) >> (8 * k));
     }
@@ -89,16 +92,6 @@ class GraphBuilder {
     for (int32_t v : values)
       for (int k = 0; k < 4; ++k) t.data.push_back(static_cast<uint8_t>(uint32_t(v) >> (8 * k)));
     return g_.addTensor(std::move(t));
-  }
-  // A constant int8 activation-like tensor (second operand of ADD/SUB/MUL/CONCATENATION).
-  int int8Const(const std::string& name, std::vector<int> shape, float scale, int zeroPoint) {
-    const int t = int8Tensor(name, std::move(shape), scale, zeroPoint);
-    auto& gt = g_.tensors[static_cast<size_t>(t)];
-    size_t n = 1;
-    for (int d : gt.shape) n *= static_cast<size_t>(d);
-    gt.data.resize(n);
-    for (auto& b : gt.data) b = static_cast<uint8_t>(static_cast<int8_t>(std::lround(rng_.uniform(-128.0f, 127.0f))));
-    return t;
   }
   qat::deploy::GraphOp& op(qat::deploy::OpKind k, std::vector<int> in, std::vector<int> out, std::string layer = {}) {
     qat::deploy::GraphOp o;
@@ -125,11 +118,17 @@ inline std::vector<std::string> singleOpNames() {
   return {"conv2d",    "conv2d_dilated", "depthwise", "fully_connected", "average_pool", "max_pool",
           "mean",      "reshape",        "softmax",   "logistic",        "tanh",         "add",
           "sub",       "mul",            "concat",    "pad",             "leaky_relu",   "hard_swish",
-          "relu",      "relu6"};
+          "relu",      "relu6",          "leaky_relu_small_multiplier"};
 }
 
-// One operator between an int8 input [1, 6, 6, 4] (scale 1/32, zero point 3: about ±4)
-// and an int8 output. PAD's input has zero point 0 (Arm NN 20.08 pads with raw 0).
+// One operator between an int8 input [1, 6, 6, 4] (scale 0.0311, zero point 3: about ±4)
+// and an int8 output; ADD / SUB / MUL / CONCATENATION take a second int8 input [1, 6, 6, 4]
+// (with other parameters, except for CONCATENATION, where TFLite wants them shared).
+// PAD's input has zero point 0 (Arm NN 20.08 pads with raw 0).
+// LEAKY_RELU: "leaky_relu" has output parameters as a converter would choose them (range
+// [alpha·min, max]), so the alpha multiplier is below 0.5 and TFLite's two roundings
+// (SRDHM, then a rounding shift) apply; "leaky_relu_small_multiplier" keeps both
+// multipliers at 0.5 or above, where TFLite rounds once.
 inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_t seed = 1) {
   using qat::deploy::OpKind;
   using qat::deploy::PaddingKind;
@@ -137,9 +136,12 @@ inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_
   GraphBuilder b(seed, which);
   const std::vector<int> s = {1, 6, 6, 4};
   const bool flat = which == "fully_connected" || which == "softmax";
-  const int x = which == "pad" ? b.int8Tensor("x", s, 1.0f / 32, 0)
-                : flat         ? b.int8Tensor("x", {1, 24}, 1.0f / 16, -4)
-                               : b.int8Tensor("x", s, 1.0f / 32, 3);
+  // Scales are arbitrary numbers, as calibration gives: simple binary fractions would put
+  // many results exactly on a rounding tie, where runtimes legitimately differ.
+  const float xs = 0.0311f;
+  const int x = which == "pad" ? b.int8Tensor("x", s, xs, 0)
+                : flat         ? b.int8Tensor("x", {1, 24}, 0.0613f, -4)
+                               : b.int8Tensor("x", s, xs, 3);
   int y = -1;
   if (which == "conv2d" || which == "conv2d_dilated") {
     const bool dil = which == "conv2d_dilated";
@@ -168,18 +170,18 @@ inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_
     b.op(OpKind::FullyConnected, {x, w, bi}, {y}, "dense");
   } else if (which == "average_pool" || which == "max_pool") {
     const bool avg = which == "average_pool";
-    y = b.int8Tensor("y", avg ? std::vector<int>{1, 3, 3, 4} : std::vector<int>{1, 3, 3, 4}, 1.0f / 32, 3);
+    y = b.int8Tensor("y", {1, 3, 3, 4}, xs, 3);
     auto& o = b.op(avg ? OpKind::AveragePool2D : OpKind::MaxPool2D, {x}, {y}, "pool");
     o.filterH = o.filterW = avg ? 2 : 3;
     o.strideH = o.strideW = 2;
     o.padding = avg ? PaddingKind::Valid : PaddingKind::Same;
   } else if (which == "mean") {
     const int axes = b.int32Const("axes", {2}, {1, 2});
-    y = b.int8Tensor("y", {1, 4}, 1.0f / 64, 0);
+    y = b.int8Tensor("y", {1, 4}, 0.0173f, 1);
     b.op(OpKind::Mean, {x, axes}, {y}, "gap");
   } else if (which == "reshape") {
     const int shape = b.int32Const("shape", {2}, {1, 144});
-    y = b.int8Tensor("y", {1, 144}, 1.0f / 32, 3);
+    y = b.int8Tensor("y", {1, 144}, xs, 3);
     b.op(OpKind::Reshape, {x, shape}, {y}, "flatten");
   } else if (which == "softmax") {
     y = b.int8Tensor("y", {1, 24}, 1.0f / 256, -128);
@@ -190,7 +192,8 @@ inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_
     b.op(logistic ? OpKind::Logistic : OpKind::Tanh, {x}, {y}, which);
   } else if (which == "add" || which == "sub" || which == "mul" || which == "concat") {
     const bool cat = which == "concat";
-    const int c = cat ? b.int8Const("c", s, 1.0f / 32, 3) : b.int8Const("c", s, 1.0f / 20, -5);
+    const int c = cat ? b.int8Tensor("c", s, xs, 3) : b.int8Tensor("c", s, 0.0497f, -5);
+    b.graph().inputs = {x, c};
     if (which == "add") {
       y = b.int8Range("y", s, 0.0f, 8.0f);
       b.op(OpKind::Add, {x, c}, {y}, "add").activation = FusedActivation::Relu;
@@ -201,15 +204,18 @@ inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_
       y = b.int8Range("y", s, -16.0f, 16.0f);
       b.op(OpKind::Mul, {x, c}, {y}, "mul");
     } else {
-      y = b.int8Tensor("y", {1, 6, 6, 8}, 1.0f / 32, 3);
+      y = b.int8Tensor("y", {1, 6, 6, 8}, xs, 3);
       b.op(OpKind::Concatenation, {x, c}, {y}, "concat").axis = 3;
     }
   } else if (which == "pad") {
     const int pads = b.int32Const("paddings", {4, 2}, {0, 0, 1, 2, 2, 1, 0, 0});
-    y = b.int8Tensor("y", {1, 9, 9, 4}, 1.0f / 32, 0);
+    y = b.int8Tensor("y", {1, 9, 9, 4}, xs, 0);
     b.op(OpKind::Pad, {x, pads}, {y}, "zero_padding");
   } else if (which == "leaky_relu") {
-    y = b.int8Range("y", s, -1.0f, 4.0f);
+    y = b.int8Range("y", s, -0.82f, 3.9f);
+    b.op(OpKind::LeakyRelu, {x}, {y}, "leaky").alpha = 0.2f;
+  } else if (which == "leaky_relu_small_multiplier") {
+    y = b.int8Tensor("y", s, 0.0119f, -59);  // [−0.82, 2.21]: multipliers 0.2 · xs / 0.0119 = 0.52 and 2.61
     b.op(OpKind::LeakyRelu, {x}, {y}, "leaky").alpha = 0.2f;
   } else if (which == "hard_swish") {
     y = b.int8Range("y", s, -0.375f, 4.0f);
@@ -218,7 +224,7 @@ inline qat::deploy::IntegerGraph singleOpGraph(const std::string& which, uint64_
     y = b.int8Range("y", s, 0.0f, 4.0f);
     b.op(which == "relu" ? OpKind::Relu : OpKind::Relu6, {x}, {y}, which);
   }
-  b.graph().inputs = {x};
+  if (b.graph().inputs.empty()) b.graph().inputs = {x};
   b.graph().outputs = {y};
   return b.graph();
 }
