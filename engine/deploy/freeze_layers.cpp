@@ -95,8 +95,13 @@ Expected<Value> Freezer::visitLayer(int node, const std::vector<Value>& inputs) 
   switch (l.op()) {
     case OpType::FakeQuant: {
       if (!quantMode()) return inputs[0];
-      auto q = gridParams(static_cast<const quant::FakeQuantLayer&>(l).quantizer(), node);
+      const quant::Quantizer& quantizer = static_cast<const quant::FakeQuantLayer&>(l).quantizer();
+      auto q = gridParams(quantizer, node);
       if (!q.ok()) return q.error();
+      if (quantizer.spec().bits < 8)
+        note("Activations quantized to " + std::to_string(quantizer.spec().bits) +
+             " bits keep their scale in int8 tensors; the int8 kernels clamp them to the int8 range (or the fused "
+             "activation's), not to the " + std::to_string(quantizer.spec().bits) + "-bit grid the QAT model used");
       const Value& v = inputs[0];
       if (!v.isPending() && isGraphInput(v.resolved()) && opt_.int8Io &&
           tensor(v.resolved()).type == ElementType::Float32) {
