@@ -24,9 +24,9 @@ function readNpy(path) {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)[1];
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
   const count = shape.reduce((a, d) => a * d, 1);
-  const data = new Float32Array(count);
-  const off = start + headerLen;
-  for (let i = 0; i < count; ++i) data[i] = b.readFloatLE(off + 4 * i);
+  const off = b.byteOffset + start + headerLen;
+  // slice() copies into a fresh, aligned ArrayBuffer (x86 and ARM are little-endian like '<f4').
+  const data = new Float32Array(b.buffer.slice(off, off + 4 * count));
   return { shape, data };
 }
 
@@ -40,8 +40,8 @@ function writeNpy(path, shape, values) {
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  const body = Buffer.alloc(4 * values.length);
-  for (let i = 0; i < values.length; ++i) body.writeFloatLE(Number(values[i]), 4 * i);
+  const floats = values instanceof Float32Array ? values : Float32Array.from(values, Number);
+  const body = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
   fs.writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), body]));
 }
 
@@ -64,7 +64,7 @@ async function main() {
     const a = readNpy(inPaths[i]);
     const m = meta[i];
     if (m && m.type === 'int8') {
-      feeds[name] = new ort.Tensor('int8', Int8Array.from(a.data, (v) => Math.round(v)), a.shape);
+      feeds[name] = new ort.Tensor('int8', Int8Array.from(a.data, Math.round), a.shape);
     } else {
       feeds[name] = new ort.Tensor('float32', a.data, a.shape);
     }

@@ -1,30 +1,16 @@
-// ONNX QDQ export: the protobuf encoder against known bytes, the layout helpers, then small
-// hand-built IntegerGraphs (int8 and float) and frozen built-in models written to .onnx and
-// judged by independent tools: Debian's python3-onnx checker (full_check: strict shape
-// inference), and onnxruntime (npm onnxruntime-node, tests/onnxruntime_runner.js), whose
-// outputs are compared with the studio's integer interpreter (int8 graphs, in output
-// steps) or the float model (float graphs, 1e-4 relative).
-//
-// onnxruntime runs each model twice: "disabled" executes the nodes as written (float ops
-// between exact QuantizeLinear / DequantizeLinear: rounds half to even where TFLite rounds
-// half away from zero), "all" fuses the QDQ groups into its integer kernels (QLinearConv
-// ...), as it would deployed. Both may differ from TFLite arithmetic by one step on a
-// small fraction of values; the figures are printed.
+// ONNX QDQ export, part 1: the protobuf encoder against known bytes, the layout helpers,
+// the ModelProto read back with the test's own wire decoder, then small hand-built
+// IntegerGraphs (int8 and float twins) judged by Debian's python3-onnx checker
+// (full_check: strict shape inference) and run in onnxruntime against the integer
+// interpreter (common/onnx_judge.h); refusals. Part 2 (test_onnx_models.cpp): frozen
+// built-in and shared Keras models.
 #include <QtTest>
 
 #include "common/graph_maker.h"
-#include "common/onnx_test_util.h"
-#include "engine/data/data_source.h"
-#include "engine/deploy/freeze.h"
-#include "engine/deploy/interpreter.h"
+#include "common/onnx_judge.h"
 #include "engine/deploy/onnx_builder.h"
 #include "engine/deploy/onnx_file.h"
 #include "engine/deploy/protobuf_writer.h"
-#include "engine/models/builtin.h"
-#include "engine/quant/quantize_model.h"
-#include "engine/quant/scheme.h"
-#include "engine/train/defaults.h"
-#include "engine/train/trainer.h"
 
 using namespace qat;
 using namespace qat::deploy;
@@ -168,174 +154,17 @@ std::vector<Tensor> randomInputs(const IntegerGraph& g, int n, uint64_t seed, fl
   return xs;
 }
 
-// The size of one step of output i: its DEQUANTIZE input's scale, 1 for raw int8, 0 float.
-float outputStep(const IntegerGraph& g, size_t i) {
-  const int t = g.outputs[i];
-  if (g.tensors[size_t(t)].type == ElementType::Int8) return 1.0f;
-  for (const auto& op : g.ops)
-    if (op.outputs[0] == t && op.kind == OpKind::Dequantize) return g.tensors[size_t(op.inputs[0])].quant.scale[0];
-  return 0.0f;
-}
-
-// ---- frozen built-in models ----------------------------------------------------------------
-// Fashion-MNIST (Debian's dataset-fashion-mnist) when installed, else uniform noise.
-struct Data {
-  Dataset train, test;
-  bool real = false;
-};
-const Data& data() {
-  static const Data d = [] {
-    Data r;
-    auto src = loadDataSource("fashion-mnist", DataSourceOptions{});
-    if (src.ok() && src->test) {
-      r.train = subset(src->train, 4000);
-      r.test = subset(*src->test, 2000);
-      r.real = true;
-      return r;
-    }
-    for (Dataset* ds : {&r.train, &r.test}) {
-      Rng rng(ds == &r.train ? 1 : 2);
-      const int n = ds == &r.train ? 512 : 500;
-      ds->x = Tensor(Shape{n, 28, 28, 1});
-      for (size_t i = 0; i < ds->x.size(); ++i) ds->x[i] = rng.uniform(0.0f, 1.0f);
-      for (int i = 0; i < n; ++i) ds->labels.push_back(int(rng.uniform(0.0f, 9.999f)));
-      ds->numClasses = 10;
-    }
-    return r;
-  }();
-  return d;
-}
-
-// A float model trained one epoch (real data only), quantized with the default 8-bit
-// scheme, calibrated, then briefly trained with QAT (real data only).
-struct Trained {
-  Model floatModel;
-  quant::QuantizedModel quantized;
-};
-Trained trained(const std::string& name) {
-  auto m = makeBuiltinModel(name, 7);
-  QAT_ASSERT(m.ok());
-  Model model = std::move(m.value());
-  TrainConfig tc;
-  tc.loss = defaultLossFor(model);
-  if (data().real) QAT_ASSERT(Trainer(model, tc).fit(data().train).ok());
-  auto scheme = quant::schemeFromName("default8");
-  QAT_ASSERT(scheme.ok());
-  auto config = quant::makeSchemeConfig(model, *scheme);
-  QAT_ASSERT(config.ok());
-  auto q = quant::quantizeModel(model, config->config);
-  QAT_ASSERT(q.ok());
-  tc.optimizer.learningRate = 1e-4f;
-  Trainer t(q->model, tc);
-  QAT_ASSERT(t.calibrate(data().train, 8).ok());
-  if (data().real) QAT_ASSERT(t.fit(subset(data().train, 1000)).ok());
-  return {std::move(model), std::move(q.value())};
-}
-
-double accuracy(const Tensor& y, const std::vector<int>& labels) {
-  const size_t n = labels.size(), k = y.size() / n;
-  size_t right = 0;
-  for (size_t r = 0; r < n; ++r)
-    right += size_t(std::max_element(y.data() + r * k, y.data() + (r + 1) * k) - (y.data() + r * k)) == size_t(labels[r]);
-  return double(right) / double(n);
-}
-
-// Op i of `g` as a graph of its own: its activation inputs become graph inputs (int8 I/O
-// where they are int8), its output the graph output. Feeding it the values the whole graph
-// computed isolates the op: what differs there is that op's arithmetic, not propagation.
-IntegerGraph singleOp(const IntegerGraph& g, size_t i) {
-  IntegerGraph s;
-  s.name = g.name + "_op" + std::to_string(i);
-  std::map<int, int> remap;
-  GraphOp op = g.ops[i];
-  auto take = [&](int t) {
-    if (t < 0) return t;
-    auto it = remap.find(t);
-    if (it != remap.end()) return it->second;
-    const int n = s.addTensor(g.tensors[size_t(t)]);
-    remap[t] = n;
-    if (!g.tensors[size_t(t)].isConstant()) s.inputs.push_back(n);
-    return n;
-  };
-  for (int& t : op.inputs) t = take(t);
-  op.outputs = {s.addTensor(g.tensors[size_t(op.outputs[0])])};
-  s.outputs = op.outputs;
-  s.ops = {op};
-  return s;
-}
-
-std::string interpError(const Error& e) { return "interpreter: " + e.message; }
-
 }  // namespace
 
 class TestOnnxFile : public QObject {
   Q_OBJECT
 
-  QString checkerMissing_, ortModules_;
-  bool nodeFound_ = false;
-
-  // What exportAndCompare found: int8 output agreement and the outputs per onnxruntime
-  // optimization level ("disabled", "all"), empty when onnxruntime is not available.
-  struct OnnxRun {
-    test::Agreement agree[2];
-    std::vector<Tensor> outputs[2];
-    QJsonObject summary;  // from python3-onnx, empty when it is not available
-    bool ran = false;
-  };
-  static constexpr const char* kOpt[2] = {"disabled", "all"};
-
-  // Writes `g`, checks it with python3-onnx, runs it in onnxruntime (both optimization
-  // levels) and compares every output with `reference`: int8 outputs in output steps,
-  // float outputs to 1e-4 relative (a failure there is fatal).
-  OnnxRun exportAndCompare(const IntegerGraph& g, const std::vector<Tensor>& inputs, const std::vector<Tensor>& reference) {
-    OnnxRun run;
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("model.onnx"));
-    Status st = writeOnnxQdq(g, path.toStdString());
-    if (!st.ok()) qFatal("%s", st.error().message.c_str());
-    if (checkerMissing_.isEmpty()) {
-      run.summary = test::checkOnnx(path);
-      if (run.summary.contains(QStringLiteral("error")))
-        qFatal("onnx checker: %s", qPrintable(run.summary[QStringLiteral("error")].toString()));
-    }
-    if (ortModules_.isEmpty() || !nodeFound_) return run;
-    for (int k = 0; k < 2; ++k) {
-      auto outs = test::runOnnxruntime(ortModules_, path, QString::fromLatin1(kOpt[k]), inputs, g.outputs.size(), dir.path());
-      if (!outs.ok()) qFatal("%s", outs.error().message.c_str());
-      for (size_t i = 0; i < g.outputs.size(); ++i) {
-        const Tensor& a = outs.value()[i];
-        const Tensor& b = reference[i];
-        if (a.shape() != b.shape()) qFatal("output %zu: shape %s vs %s", i, a.shape().str().c_str(), b.shape().str().c_str());
-        const float step = outputStep(g, i);
-        if (step > 0) {
-          run.agree[k].add(a, b, step);
-        } else if (test::relativeMaxDiff(a, b) > 1e-4) {
-          qFatal("float output %zu (%s): relative difference %g", i, kOpt[k], test::relativeMaxDiff(a, b));
-        }
-      }
-      run.outputs[k] = std::move(outs.value());
-    }
-    run.ran = true;
-    return run;
-  }
-
-  std::vector<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& inputs) {
-    auto interp = Interpreter::create(g);
-    if (!interp.ok()) qFatal("%s", interpError(interp.error()).c_str());
-    auto y = interp->run(inputs);
-    if (!y.ok()) qFatal("%s", interpError(y.error()).c_str());
-    return std::move(y.value());
-  }
+  test::OnnxJudge judge_;
 
  private slots:
   void initTestCase() {
-    checkerMissing_ = test::onnxCheckerMissing();
-    ortModules_ = test::onnxruntimeNodeModules();
-    nodeFound_ = !QStandardPaths::findExecutable(QStringLiteral("node")).isEmpty();
-    if (!checkerMissing_.isEmpty()) qInfo("ONNX checker skipped: %s", qPrintable(checkerMissing_));
-    if (ortModules_.isEmpty() || !nodeFound_)
-      qInfo("onnxruntime comparisons skipped: node or npm onnxruntime-node not found "
-            "(ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix /opt/qat-test-node onnxruntime-node)");
+    if (!judge_.checkerMissing().isEmpty()) qInfo("ONNX checker skipped: %s", qPrintable(judge_.checkerMissing()));
+    if (!judge_.canRun()) qInfo("onnxruntime comparisons skipped: %s", qPrintable(test::OnnxJudge::runtimeMissing()));
   }
 
   // ---- protobuf encoder: bytes from the protobuf encoding documentation -----------------
@@ -487,9 +316,9 @@ class TestOnnxFile : public QObject {
     const IntegerGraph g = handGraph(graph, quantized);
     QVERIFY2(validate(g).ok(), validate(g).ok() ? "" : validate(g).error().message.c_str());
     const auto xs = randomInputs(g, 16, 3);
-    const auto ref = interpret(g, xs);
-    const OnnxRun run = exportAndCompare(g, xs, ref);
-    if (!checkerMissing_.isEmpty()) QSKIP(qPrintable(checkerMissing_));
+    const auto ref = test::interpret(g, xs);
+    const auto run = judge_.exportAndCompare(g, xs, ref);
+    if (!judge_.checkerMissing().isEmpty()) QSKIP(qPrintable(judge_.checkerMissing()));
     const QJsonObject& s = run.summary;
     QCOMPARE(s[QStringLiteral("ir_version")].toInt(), 7);
     QCOMPARE(s[QStringLiteral("opset")].toObject()[QString()].toInt(), 13);
@@ -518,112 +347,15 @@ class TestOnnxFile : public QObject {
       QCOMPARE(w[QStringLiteral("dims")].toVariant().toList(), (QVariantList{8, 1, 3, 3}));
       QCOMPARE(w[QStringLiteral("type")].toInt(), 3);
     }
-    if (ortModules_.isEmpty() || !nodeFound_) QSKIP("onnxruntime-node not found");
+    if (!run.ran) QSKIP(qPrintable(test::OnnxJudge::runtimeMissing()));
     if (!quantized) return;  // float outputs were held to 1e-4 relative in exportAndCompare
     for (int k = 0; k < 2; ++k) {
       const test::Agreement& a = run.agree[k];
       qInfo("%s, onnxruntime optimizations %s: %zu of %zu output values equal (%.3f %%), max %ld step(s)",
-            qPrintable(graph), kOpt[k], a.equal, a.values, 100.0 * a.equalFraction(), a.maxSteps);
+            qPrintable(graph), test::OnnxJudge::kOpt[k], a.equal, a.values, 100.0 * a.equalFraction(), a.maxSteps);
       QVERIFY(a.values > 0);
       QVERIFY(a.maxSteps <= maxSteps);
       QVERIFY(a.equalFraction() >= minEqual);
-    }
-  }
-
-  // Built-in models after calibration (and a short QAT on real data), frozen, exported and
-  // run on the test set, against the integer interpreter:
-  //  * whole model: never more than one output step apart, top-1 agreement ≥ 99 %, and
-  //    for fashion-cnn accuracy within 0.2 points of fake quant. The share of equal
-  //    outputs is printed, not held to 99.5 %: one-step differences of early layers
-  //    (onnxruntime requantizes in float with one rounding, TFLite in fixed point with two)
-  //    propagate, and the logits of a briefly trained model are sensitive to them;
-  //  * op by op, each op fed the interpreter's own int8 inputs: ≥ 99.5 % equal, ≤ 1 step;
-  //  * the float model frozen with freezeFloat: outputs within 1e-4 of the float model.
-  void frozenModels_data() {
-    QTest::addColumn<QString>("model");
-    for (const char* m : {"fashion-mlp", "fashion-cnn", "bn-after-relu"}) QTest::newRow(m) << QString::fromLatin1(m);
-  }
-  void frozenModels() {
-    QFETCH(QString, model);
-    Trained tr = trained(model.toStdString());
-    const Tensor& x = data().test.x;
-    const auto& labels = data().test.labels;
-
-    auto fg = freezeFloat(tr.floatModel);
-    QVERIFY2(fg.ok(), fg.ok() ? "" : fg.error().message.c_str());
-    const OnnxRun floatRun = exportAndCompare(*fg, {x}, {predict(tr.floatModel, x, 256, true)});
-    if (!checkerMissing_.isEmpty()) QSKIP(qPrintable(checkerMissing_));
-    QVERIFY(!floatRun.summary[QStringLiteral("ops")].toVariant().toStringList().contains(QStringLiteral("QuantizeLinear")));
-
-    auto g = freezeQuantized(tr.quantized);
-    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
-    auto interp = Interpreter::create(*g);
-    QVERIFY2(interp.ok(), interp.ok() ? "" : interpError(interp.error()).c_str());
-    interp->setKeepTensors(false);
-    auto ref = interp->run({x});
-    QVERIFY(ref.ok());
-    const OnnxRun run = exportAndCompare(*g, {x}, *ref);
-    const QStringList ops = run.summary[QStringLiteral("ops")].toVariant().toStringList();
-    QVERIFY(ops.contains(QStringLiteral("QuantizeLinear")));
-    QVERIFY(ops.count(QStringLiteral("Transpose")) <= 2);  // input NHWC→NCHW, back before the flatten
-    if (!run.ran) QSKIP("onnxruntime-node not found");
-
-    const double accFq = accuracy(predict(tr.quantized.model, x, 256, true), labels);
-    const double accInt = accuracy((*ref)[0], labels);
-    const double accFloat = accuracy(predict(tr.floatModel, x, 256, true), labels);
-    qInfo("%s (%s, %d samples): accuracy float %.2f %%, fake-quant %.2f %%, integer interpreter %.2f %%",
-          qPrintable(model), data().real ? "Fashion-MNIST" : "random data", x.dim(0), 100 * accFloat, 100 * accFq,
-          100 * accInt);
-    for (int k = 0; k < 2; ++k) {
-      const test::Agreement& a = run.agree[k];
-      const double accOrt = accuracy(run.outputs[k][0], labels);
-      const size_t top1 = test::top1Agreeing(run.outputs[k][0], (*ref)[0]);
-      qInfo("  onnxruntime (optimizations %s): accuracy %.2f %%, top-1 agreement with the interpreter %.2f %%, "
-            "%.3f %% of %zu output values equal, max %ld step(s)",
-            kOpt[k], 100 * accOrt, 100.0 * double(top1) / x.dim(0), 100 * a.equalFraction(), a.values, a.maxSteps);
-      QVERIFY(a.maxSteps <= 1);
-      QVERIFY(double(top1) >= 0.99 * x.dim(0));
-      // The bar, for fashion-cnn: ONNX accuracy within 0.2 points of fake quant.
-      if (data().real && model == QLatin1String("fashion-cnn"))
-        QVERIFY2(std::fabs(accOrt - accFq) <= 0.002 + 1e-9, "ONNX accuracy not within 0.2 points of fake quant");
-    }
-
-    // Op by op on the interpreter's own int8 inputs (100 samples).
-    const int n = std::min(100, x.dim(0));
-    Tensor xs(x.shape().withoutBatch().withBatch(n));
-    std::copy(x.data(), x.data() + xs.size(), xs.data());
-    auto full = Interpreter::create(*g);
-    QVERIFY(full.ok());
-    QVERIFY(full->run({xs}).ok());
-    for (size_t i = 0; i < g->ops.size(); ++i) {
-      const GraphTensor& out = g->tensors[size_t(g->ops[i].outputs[0])];
-      if (out.type != ElementType::Int8) continue;  // DEQUANTIZE
-      const IntegerGraph one = singleOp(*g, i);
-      std::vector<Tensor> ins;
-      for (int t : g->ops[i].inputs) {
-        if (t < 0 || g->tensors[size_t(t)].isConstant()) continue;
-        if (g->tensors[size_t(t)].type != ElementType::Int8) {
-          ins.push_back(xs);
-          continue;
-        }
-        Tensor v(Shape(g->tensors[size_t(t)].shape).withoutBatch().withBatch(n));
-        const auto& q = full->int8Values(t);
-        for (size_t k = 0; k < v.size(); ++k) v[k] = q[k];
-        ins.push_back(std::move(v));
-      }
-      Tensor want(Shape(out.shape).withoutBatch().withBatch(n));
-      const auto& q = full->int8Values(g->ops[i].outputs[0]);
-      for (size_t k = 0; k < want.size(); ++k) want[k] = q[k];
-      QCOMPARE(interpret(one, ins)[0].size(), want.size());
-      const OnnxRun r = exportAndCompare(one, ins, {want});
-      for (int k = 0; k < 2; ++k) {
-        const test::Agreement& a = r.agree[k];
-        qInfo("  op %zu %s (%s), optimizations %s: %.3f %% of %zu values equal, max %ld step(s)", i,
-              std::string(opKindName(g->ops[i].kind)).c_str(), g->ops[i].sourceLayer.c_str(), kOpt[k],
-              100 * a.equalFraction(), a.values, a.maxSteps);
-        QVERIFY(a.maxSteps <= 1);
-        QVERIFY(a.equalFraction() >= 0.995);
-      }
     }
   }
 
