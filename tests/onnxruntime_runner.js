@@ -8,6 +8,7 @@
 // (float operators between exact QuantizeLinear / DequantizeLinear).
 // Inputs are float32 .npy files, converted to the model input's element type (int8 inputs
 // hold whole numbers). Outputs are written as float32 .npy whatever their type.
+// With QAT_ORT_OPTIMIZED_MODEL=path in the environment, the optimized graph is saved there.
 // Exit status 0 on success; errors go to stderr.
 'use strict';
 const fs = require('fs');
@@ -52,11 +53,10 @@ async function main() {
   const [model, opt] = args;
   const inPaths = args.slice(2, sep);
   const outPaths = args.slice(sep + 1);
-  const session = await ort.InferenceSession.create(model, {
-    graphOptimizationLevel: opt,
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-  });
+  const options = { graphOptimizationLevel: opt, intraOpNumThreads: 1, interOpNumThreads: 1 };
+  // The graph after onnxruntime's rewrites (QDQ groups fused into QLinearConv ...), for tests.
+  if (process.env.QAT_ORT_OPTIMIZED_MODEL) options.optimizedModelFilePath = process.env.QAT_ORT_OPTIMIZED_MODEL;
+  const session = await ort.InferenceSession.create(model, options);
   if (inPaths.length !== session.inputNames.length) throw new Error('model has ' + session.inputNames.length + ' inputs');
   const meta = session.inputMetadata || [];
   const feeds = {};

@@ -101,6 +101,7 @@ class OnnxJudge {
     Agreement agree[2];               // int8 outputs, per level
     std::vector<Tensor> outputs[2];   // per level, empty when onnxruntime is not available
     QJsonObject summary;              // from python3-onnx, empty when it is not available
+    QStringList fusedOps;             // onnxruntime's optimized graph ("all"), "domain:op"
     bool ran = false;
   };
 
@@ -119,7 +120,10 @@ class OnnxJudge {
     }
     if (!canRun()) return run;
     for (int k = 0; k < 2; ++k) {
-      auto outs = runOnnxruntime(ortModules_, path, QString::fromLatin1(kOpt[k]), inputs, g.outputs.size(), dir.path());
+      const QString optimized = k == 1 ? dir.filePath(QStringLiteral("optimized.onnx")) : QString();
+      auto outs = runOnnxruntime(ortModules_, path, QString::fromLatin1(kOpt[k]), inputs, g.outputs.size(), dir.path(),
+                                 optimized);
+      if (!optimized.isEmpty() && checkerMissing_.isEmpty()) run.fusedOps = onnxOpTypes(optimized);
       if (!outs.ok()) qFatal("%s (%s): %s", g.name.c_str(), kOpt[k], outs.error().message.c_str());
       for (size_t i = 0; i < g.outputs.size(); ++i) {
         const Tensor& a = outs.value()[i];

@@ -83,7 +83,12 @@ inline ProcessResult runProcess(const QString& program, const QStringList& args,
   ProcessResult r;
   r.started = p.waitForStarted(10000);
   if (!r.started) return r;
-  p.waitForFinished(timeoutMs);
+  if (!p.waitForFinished(timeoutMs)) {
+    p.kill();
+    p.waitForFinished(5000);
+    r.err = QStringLiteral("timed out");
+    return r;
+  }
   r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
   r.out = QString::fromUtf8(p.readAllStandardOutput());
   r.err = QString::fromUtf8(p.readAllStandardError());
@@ -128,6 +133,17 @@ print(json.dumps({
   return QJsonDocument::fromJson(r.out.toUtf8()).object();
 }
 
+// "domain:op_type" (domain omitted for ONNX's own) of every node of an ONNX file, without
+// checking it (onnxruntime's optimized graphs hold com.microsoft ops the checker rejects).
+inline QStringList onnxOpTypes(const QString& path) {
+  auto r = runProcess(QString::fromLatin1(kPython),
+                      {QStringLiteral("-c"),
+                       QStringLiteral("import onnx, sys\nfor n in onnx.load(sys.argv[1]).graph.node: "
+                                      "print((n.domain + ':' if n.domain else '') + n.op_type)"),
+                       path});
+  return r.exitCode == 0 ? r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts) : QStringList{};
+}
+
 // The node_modules directory holding onnxruntime-node: $QAT_ONNXRUNTIME_NODE_MODULES, then
 // /opt/qat-test-node/node_modules and the global npm folders. Empty when not found.
 inline QString onnxruntimeNodeModules() {
@@ -142,9 +158,10 @@ inline QString onnxruntimeNodeModules() {
 }
 
 // Runs `model` in onnxruntime with graph optimizations `opt` ("all" or "disabled").
+// With `optimizedModel` set, onnxruntime saves its rewritten graph there.
 inline Expected<std::vector<Tensor>> runOnnxruntime(const QString& nodeModules, const QString& model, const QString& opt,
                                                     const std::vector<Tensor>& inputs, size_t numOutputs,
-                                                    const QString& workDir) {
+                                                    const QString& workDir, const QString& optimizedModel = {}) {
   QStringList args{QStringLiteral(QAT_SOURCE_DIR "/tests/onnxruntime_runner.js"), model, opt};
   for (size_t i = 0; i < inputs.size(); ++i) {
     const QString p = workDir + QStringLiteral("/in%1.npy").arg(i);
@@ -156,10 +173,15 @@ inline Expected<std::vector<Tensor>> runOnnxruntime(const QString& nodeModules, 
   QProcess p;
   auto env = QProcessEnvironment::systemEnvironment();
   env.insert(QStringLiteral("NODE_PATH"), nodeModules);
+  if (!optimizedModel.isEmpty()) env.insert(QStringLiteral("QAT_ORT_OPTIMIZED_MODEL"), optimizedModel);
   p.setProcessEnvironment(env);
   p.start(QStringLiteral("node"), args);
   if (!p.waitForStarted(10000)) return makeError("node could not be started");
-  p.waitForFinished(120000);
+  if (!p.waitForFinished(280000)) {
+    p.kill();
+    p.waitForFinished(5000);
+    return makeError("onnxruntime did not finish within 280 s");
+  }
   if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
     return makeError("onnxruntime failed: " + QString::fromUtf8(p.readAllStandardError()).toStdString());
   std::vector<Tensor> outs;

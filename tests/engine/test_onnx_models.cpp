@@ -148,6 +148,10 @@ class TestOnnxModels : public QObject {
     const QStringList ops = run.summary[QStringLiteral("ops")].toVariant().toStringList();
     QVERIFY(ops.contains(QStringLiteral("QuantizeLinear")));
     QVERIFY(ops.count(QStringLiteral("Transpose")) <= 2);  // input NHWC→NCHW, back before the flatten
+    // onnxruntime recognises every QDQ group: no float Conv / Gemm is left after fusion.
+    qInfo("%s after onnxruntime's fusion: %s", qPrintable(model), qPrintable(run.fusedOps.join(QStringLiteral(", "))));
+    QVERIFY(!run.fusedOps.isEmpty());
+    QVERIFY(!run.fusedOps.contains(QStringLiteral("Conv")) && !run.fusedOps.contains(QStringLiteral("Gemm")));
 
     const double accFloat = accuracy(predict(tr.floatModel, x, 256, true), labels);
     const double accFq = accuracy(predict(tr.quantized.model, x, 256, true), labels);
