@@ -175,6 +175,45 @@ class TestOnnxModels : public QObject {
     checkPerOp(*g, x, 100, qPrintable(model), 0.995);
   }
 
+  // freeze with int8 I/O: the ONNX model takes and returns int8 tensors (no QuantizeLinear
+  // at the input, the output is the last QuantizeLinear's value). Op by op it is held to
+  // the bar above; whole, this untrained (only calibrated) network's logits span few steps
+  // and pass one-step differences on, so up to two steps are allowed there.
+  void int8IoFreeze() {
+    auto m = makeBuiltinModel("fashion-cnn", 7);
+    QVERIFY(m.ok());
+    auto scheme = quant::schemeFromName("default8");
+    auto config = quant::makeSchemeConfig(*m, *scheme);
+    auto q = quant::quantizeModel(*m, config->config);
+    QVERIFY(q.ok());
+    Trainer t(q->model, TrainConfig{});
+    QVERIFY(t.calibrate(subset(data().train, 256), 4).ok());
+    FreezeOptions fo;
+    fo.int8Io = true;
+    auto g = freezeQuantized(*q, fo);
+    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+    const auto& in = g->tensors[size_t(g->inputs[0])];
+    QCOMPARE(int(in.type), int(ElementType::Int8));
+    // The test images quantized with the input's parameters (ties away from zero).
+    const Tensor& x = data().test.x;
+    Tensor xq(x.shape());
+    for (size_t i = 0; i < x.size(); ++i)
+      xq[i] = std::clamp(std::round(x[i] / in.quant.scale[0]) + float(in.quant.zeroPoint[0]), -128.0f, 127.0f);
+    const auto run = judge_.exportAndCompare(*g, {xq}, test::interpret(*g, {xq}));
+    QVERIFY(run.ran);
+    const auto inputs = run.summary[QStringLiteral("inputs")].toArray();
+    const auto outputs = run.summary[QStringLiteral("outputs")].toArray();
+    QCOMPARE(inputs.at(0).toObject()[QStringLiteral("type")].toInt(), 3);  // INT8
+    QCOMPARE(outputs.at(0).toObject()[QStringLiteral("type")].toInt(), 3);
+    for (int k = 0; k < 2; ++k) {
+      const test::Agreement& a = run.agree[k];
+      qInfo("fashion-cnn int8 I/O, optimizations %s: %.3f %% of %zu int8 outputs equal, max %ld step(s)",
+            OnnxJudge::kOpt[k], 100 * a.equalFraction(), a.values, a.maxSteps);
+      QVERIFY(a.maxSteps <= 2);
+    }
+    checkPerOp(*g, xq, 100, "fashion-cnn int8 I/O", 0.995);
+  }
+
   // Every model of ../shared/models/keras that loads and freezes with the default 8-bit
   // scheme (calibrated on 16 random samples): exported, checked, run whole (16 samples,
   // reported) and op by op (2 to 16 samples: ≤ 1 step, ≥ 95 % equal); its float twin too.
