@@ -25,17 +25,18 @@
 #include <QTemporaryDir>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 
-#include "common/armnn_run.h"
+#include "common/armnn_compare.h"
 #include "common/deploy_graphs.h"
-#include "common/float_reference.h"
 #include "engine/data/data_source.h"
 #include "engine/data/npy.h"
 #include "engine/deploy/freeze.h"
 #include "engine/deploy/interpreter.h"
 #include "engine/deploy/tflite_file.h"
+#include "engine/io/keras_model.h"
 #include "engine/models/builtin.h"
 #include "engine/quant/scheme.h"
 #include "engine/train/defaults.h"
@@ -44,211 +45,24 @@
 using namespace qat;
 using namespace qat::deploy;
 
+using namespace test;
+
 namespace {
 
 const QString kTflite = QStringLiteral(QAT_SHARED_DIR "/models/tflite");
 
-struct Agreement {
-  size_t values = 0, equal = 0;
-  size_t nearTies = 0;  // differing values both runtimes put within 0.75 of the exact result
-  double maxSteps = 0;
-  int distinct = 0;  // distinct values in the interpreter's output (a check has teeth)
-  double equalFraction() const { return values ? double(equal) / double(values) : 0.0; }
-  // Issue 5's criterion, or every difference a rounding near-tie (see test::exactPositions).
-  bool agrees() const { return maxSteps <= 1.0 && (equalFraction() >= 0.995 || nearTies == values - equal); }
-};
-
-// Values of a and b in units of `step` (1 for raw int8 outputs, the scale for dequantized
-// ones); `exact`: the exact output positions, to classify differences.
-Agreement compare(const Tensor& a, const Tensor& b, float step, const std::vector<double>& exact = {}) {
-  Agreement r;
-  std::set<float> seen;
-  r.values = a.size();
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double steps = std::fabs(double(a[i]) - double(b[i])) / step;
-    r.maxSteps = std::max(r.maxSteps, std::round(steps * 1000) / 1000);
-    r.equal += steps < 0.5;
-    if (steps >= 0.5 && !exact.empty() && std::fabs(a[i] - exact[i]) <= 0.75 && std::fabs(b[i] - exact[i]) <= 0.75)
-      ++r.nearTies;
-    if (seen.size() < 1000) seen.insert(a[i]);
+// TFLite gives a bias as many scales as its weights have; Arm NN refuses a file where they
+// differ ("Expected matching number of per-axis quantization scales"). "" when they match.
+std::string biasScaleMismatch(const IntegerGraph& g) {
+  for (const GraphOp& op : g.ops) {
+    if (op.inputs.size() < 3 || op.inputs[2] < 0) continue;
+    const size_t w = g.tensors[size_t(op.inputs[1])].quant.scale.size();
+    const size_t b = g.tensors[size_t(op.inputs[2])].quant.scale.size();
+    if (w != b)
+      return "freezeQuantized: " + std::string(opKindName(op.kind)) + " '" + op.sourceLayer + "' has " +
+             std::to_string(w) + " weight scales but " + std::to_string(b) + " bias scales";
   }
-  r.distinct = static_cast<int>(seen.size());
-  return r;
-}
-
-// Runs the .tflite at `path` through Arm NN on the inputs (one per model input); the
-// error text is the runner's.
-Expected<Tensor> armnn(const QString& path, const std::vector<Tensor>& xs, const QTemporaryDir& dir) {
-  QStringList args{path};
-  for (size_t k = 0; k < xs.size(); ++k) {
-    args << dir.filePath(QStringLiteral("x%1.npy").arg(k));
-    if (auto s = writeNpy(args.back().toStdString(), xs[k]); !s) return s.error();
-  }
-  const QString out = dir.filePath(QStringLiteral("y.npy"));
-  QFile::remove(out);
-  const test::ArmnnResult r = test::runArmnn(args << out);
-  if (r.exitCode != 0) return makeError("armnn_runner failed (" + r.err.toStdString() + ")");
-  return readNpy(out.toStdString());
-}
-
-Expected<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& xs) {
-  auto in = Interpreter::create(g);
-  if (!in) return in.error();
-  in->setKeepTensors(false);
-  auto y = in->run(xs);
-  if (!y) return y.error();
-  return std::move((*y)[0]);
-}
-
-// The graph of op k alone: its activation inputs become graph inputs, its output the graph
-// output, constants come along; tensor indices renumbered.
-IntegerGraph extractOp(const IntegerGraph& g, size_t k) {
-  IntegerGraph r;
-  r.name = g.name + "_op" + std::to_string(k);
-  std::map<int, int> index;
-  auto take = [&](int t) {
-    if (t < 0) return t;
-    auto [it, inserted] = index.emplace(t, int(r.tensors.size()));
-    if (inserted) r.tensors.push_back(g.tensors[size_t(t)]);
-    return it->second;
-  };
-  GraphOp op = g.ops[k];
-  for (int& t : op.inputs) {
-    const bool activation = t >= 0 && !g.tensors[size_t(t)].isConstant();
-    const bool seen = index.count(t) > 0;
-    t = take(t);
-    if (activation && !seen) r.inputs.push_back(t);
-  }
-  op.outputs = {take(op.outputs[0])};
-  r.outputs = op.outputs;
-  r.ops.push_back(op);
-  return r;
-}
-
-// Interpreter values of tensor t after a run, as an (N, ...) tensor of raw int8 values.
-Tensor int8Tensor(const Interpreter& in, const IntegerGraph& g, int t, int n) {
-  std::vector<int> dims{n};
-  dims.insert(dims.end(), g.tensors[size_t(t)].shape.begin() + 1, g.tensors[size_t(t)].shape.end());
-  Tensor r{Shape(dims)};
-  const std::vector<int8_t>& v = in.int8Values(t);
-  QAT_ASSERT(v.size() == r.size());
-  for (size_t i = 0; i < r.size(); ++i) r[i] = v[i];
-  return r;
-}
-
-// Smooth images (a few random sinusoids per channel) in [0, 1], (N, H, W, C).
-Tensor smoothImages(const std::vector<int>& hwc, int n, uint64_t seed) {
-  Tensor x(Shape{n, hwc[0], hwc[1], hwc[2]});
-  Rng rng(seed);
-  float* p = x.data();
-  for (int s = 0; s < n; ++s) {
-    std::vector<float> f(size_t(hwc[2]) * 6);
-    for (float& v : f) v = rng.uniform(0.0f, 1.0f);
-    for (int y = 0; y < hwc[0]; ++y)
-      for (int xx = 0; xx < hwc[1]; ++xx)
-        for (int c = 0; c < hwc[2]; ++c) {
-          const float* k = &f[size_t(c) * 6];
-          const float v = 0.5f + 0.25f * std::sin(6.0f * k[0] * float(y) / float(hwc[0]) + 6.3f * k[1]) +
-                          0.25f * std::sin(6.0f * k[2] * float(xx) / float(hwc[1]) + 6.3f * k[3]) * k[4];
-          *p++ = std::min(1.0f, std::max(0.0f, v + 0.1f * (rng.uniform() - 0.5f)));
-        }
-  }
-  return x;
-}
-
-// Input for a graph with int8 or float input: images of the input's shape (rank 4) or
-// uniform values, as raw int8 values for int8 inputs (quantized with the input's params).
-Tensor inputFor(const IntegerGraph& g, int n, uint64_t seed) {
-  const GraphTensor& t = g.tensors[size_t(g.inputs[0])];
-  std::vector<int> dims(t.shape.begin() + 1, t.shape.end());
-  Tensor x;
-  if (dims.size() == 3) {
-    x = smoothImages(dims, n, seed);
-  } else {
-    std::vector<int> full{n};
-    full.insert(full.end(), dims.begin(), dims.end());
-    x = Tensor(Shape(full));
-    Rng rng(seed);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform();
-  }
-  if (t.type == ElementType::Int8) {  // [0, 1] spread over the whole int8 range, as raw values
-    for (size_t i = 0; i < x.size(); ++i) x[i] = std::round(x[i] * 255.0f) - 128.0f;
-  }
-  return x;
-}
-
-// The int8 step of the graph's output: 1 for an int8 output, else the scale of the tensor
-// the final DEQUANTIZE reads.
-float outputStep(const IntegerGraph& g) {
-  const int out = g.outputs[0];
-  if (g.tensors[size_t(out)].type == ElementType::Int8) return 1.0f;
-  for (const GraphOp& op : g.ops)
-    if (op.outputs[0] == out && op.kind == OpKind::Dequantize) return g.tensors[size_t(op.inputs[0])].quant.scale[0];
-  return 0.0f;
-}
-
-QString describe(const char* what, const Agreement& a) {
-  QString s = QStringLiteral("%1: %2 values, %3% equal, max %4 int8 steps apart, %5 distinct values")
-                  .arg(QLatin1String(what))
-                  .arg(a.values)
-                  .arg(100.0 * a.equalFraction(), 0, 'f', 3)
-                  .arg(a.maxSteps)
-                  .arg(a.distinct);
-  if (a.equal < a.values && a.nearTies > 0)
-    s += QStringLiteral(" (%1 of the %2 differences are rounding near-ties)").arg(a.nearTies).arg(a.values - a.equal);
-  return s;
-}
-
-#define VERIFY_AGREES(a, minDistinct)                                                            \
-  do {                                                                                           \
-    QVERIFY2((a).agrees(), qPrintable(describe("disagree", (a))));                               \
-    QVERIFY2((a).distinct >= (minDistinct), qPrintable(describe("degenerate outputs", (a))));    \
-  } while (0)
-
-// Op by op: each operator of g alone (extractOp), fed with the interpreter's values of its
-// inputs, in Arm NN against the interpreter's values of its output. Compared in int8 steps
-// (a DEQUANTIZE's float output in steps of its input's scale).
-struct OpByOp {
-  Agreement worst;
-  std::string worstOp, failures, error;
-};
-OpByOp opByOp(const IntegerGraph& g, const std::vector<Tensor>& inputs) {
-  OpByOp r;
-  r.worst.equal = r.worst.values = 1;
-  auto in = Interpreter::create(g);
-  if (!in) return {{}, {}, {}, in.error().message};
-  auto out = in->run(inputs);
-  if (!out) return {{}, {}, {}, out.error().message};
-  const int n = inputs[0].dim(0);
-  auto valuesOf = [&](int t) -> Tensor {
-    for (size_t k = 0; k < g.inputs.size(); ++k)
-      if (g.inputs[k] == t) return inputs[k];
-    for (size_t k = 0; k < g.outputs.size(); ++k)
-      if (g.outputs[k] == t) return (*out)[k];
-    return int8Tensor(*in, g, t, n);
-  };
-  QTemporaryDir dir;
-  for (size_t k = 0; k < g.ops.size(); ++k) {
-    const GraphOp& op = g.ops[k];
-    std::vector<Tensor> xs;
-    std::set<int> seen;
-    for (int t : op.inputs)
-      if (t >= 0 && !g.tensors[size_t(t)].isConstant() && seen.insert(t).second) xs.push_back(valuesOf(t));
-    const QString path = dir.filePath(QStringLiteral("op.tflite"));
-    const IntegerGraph one = extractOp(g, k);
-    const std::string what = "op " + std::to_string(k) + " " + std::string(opKindName(op.kind));
-    if (auto s = writeTflite(one, path.toStdString()); !s) return {{}, {}, {}, what + ": " + s.error().message};
-    auto arm = armnn(path, xs, dir);
-    if (!arm) return {{}, {}, {}, what + ": " + arm.error().message};
-    const Agreement a = compare(valuesOf(op.outputs[0]), *arm, outputStep(one), test::exactPositions(one, xs));
-    if (!a.agrees()) r.failures += "\n  " + describe(what.c_str(), a).toStdString();
-    if (a.equalFraction() < r.worst.equalFraction() ||
-        (a.equalFraction() == r.worst.equalFraction() && a.maxSteps > r.worst.maxSteps)) {
-      r.worst = a;
-      r.worstOp = what;
-    }
-  }
-  return r;
+  return {};
 }
 
 // A built-in model, float-trained for an epoch when real data is given, quantized
@@ -273,21 +87,6 @@ quant::QuantizedModel quantizedBuiltin(const std::string& name, const Dataset& t
   QAT_ASSERT(t.calibrate(subset(train, 1000), 8).ok());
   if (real) QAT_ASSERT(t.fit(subset(train, 1000)).ok());
   return std::move(q.value());
-}
-
-// Samples whose top-1 class is the same in a and b (N, k); a shared maximum counts as the same.
-double top1Agreement(const Tensor& a, const Tensor& b, int k) {
-  const int n = a.dim(0);
-  int agree = 0;
-  for (int r = 0; r < n; ++r) {
-    int ia = 0, ib = 0;
-    for (int j = 1; j < k; ++j) {
-      if (a[size_t(r) * k + j] > a[size_t(r) * k + ia]) ia = j;
-      if (b[size_t(r) * k + j] > b[size_t(r) * k + ib]) ib = j;
-    }
-    agree += ia == ib || a[size_t(r) * k + ib] == a[size_t(r) * k + ia] || b[size_t(r) * k + ia] == b[size_t(r) * k + ib];
-  }
-  return double(agree) / n;
 }
 
 int argmax(const Tensor& t, int row, int k) {
@@ -417,17 +216,8 @@ class TestTfliteArmnn : public QObject {
     const quant::QuantizedModel q = quantizedBuiltin(model.toStdString(), train, real);
     auto g = freezeQuantized(q);
     QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
-    // TFLite gives a bias as many scales as its weights have (Arm NN refuses anything else).
-    for (const GraphOp& op : g->ops)
-      if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-        const size_t w = g->tensors[size_t(op.inputs[1])].quant.scale.size();
-        const size_t b = g->tensors[size_t(op.inputs[2])].quant.scale.size();
-        QVERIFY2(w == b, qPrintable(QStringLiteral("freezeQuantized: %1 '%2' has %3 weight scales but %4 bias scales")
-                                        .arg(QLatin1String(opKindName(op.kind).data()))
-                                        .arg(QString::fromStdString(op.sourceLayer))
-                                        .arg(w)
-                                        .arg(b)));
-      }
+    const std::string biasProblem = biasScaleMismatch(*g);
+    QVERIFY2(biasProblem.empty(), biasProblem.c_str());
 
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("model.tflite"));
@@ -457,6 +247,114 @@ class TestTfliteArmnn : public QObject {
     QVERIFY2(ops.error.empty(), ops.error.c_str());
     qInfo("%s", qPrintable(describe(("op by op, worst: " + ops.worstOp).c_str(), ops.worst)));
     QVERIFY2(ops.failures.empty(), ops.failures.c_str());
+  }
+
+  // Whole-model default-8-bit export of every Keras model in ../shared/models/keras that
+  // loads (calibrated on 8 smooth random samples): Arm NN runs the file; op by op it agrees
+  // with the interpreter; end to end the figures are reported (random weights' ranges make
+  // whole-model agreement a smoke test, see the file comment).
+  void sharedKerasModels_data() {
+    QTest::addColumn<QString>("file");
+    const std::filesystem::path dir = QAT_SHARED_DIR "/models/keras";
+    if (!std::filesystem::exists(dir)) {
+      QTest::newRow("absent") << QString();
+      return;
+    }
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".h5" || e.path().extension() == ".hdf5") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const std::string& f : files)
+      QTest::newRow(std::filesystem::path(f).filename().string().c_str()) << QString::fromStdString(f);
+  }
+  void sharedKerasModels() {
+    QFETCH(QString, file);
+    if (file.isEmpty()) QSKIP("../shared/models is not present (QAT_SHARED_DIR)");
+    auto m = loadKerasModel(file.toStdString());
+    if (!m.ok()) QSKIP("the model does not load (expected for the README's reject rows)");
+    auto scheme = quant::schemeFromName("default8");
+    QVERIFY(scheme.ok());
+    auto cfg = quant::makeSchemeConfig(*m, *scheme, {}, false);
+    QVERIFY2(cfg.ok(), cfg.ok() ? "" : cfg.error().message.c_str());
+    auto q = quant::quantizeModel(*m, cfg->config);
+    QVERIFY(q.ok());
+    const Shape inShape = m->node(m->inputs()[0]).shape;
+    Dataset d;
+    const int n = 8;
+    if (inShape.rank() == 3) {
+      d.x = smoothImages({inShape[0], inShape[1], inShape[2]}, n, 3);
+    } else {
+      d.x = Tensor(inShape.withBatch(n));
+      Rng rng(3);
+      for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = rng.uniform(0.0f, 1.0f);
+    }
+    d.targets = Tensor(m->node(m->outputs()[0]).shape.withBatch(n));
+    TrainConfig tc;
+    tc.loss = {LossKind::MeanSquaredError, false};
+    Trainer t(q->model, tc);
+    QVERIFY(t.calibrate(d, 2).ok());
+    FreezeOptions fo;
+    fo.rangeSamples = &d.x;
+    auto g = freezeQuantized(*q, fo);
+    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+    const std::string biasProblem = biasScaleMismatch(*g);
+    QVERIFY2(biasProblem.empty(), biasProblem.c_str());
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("model.tflite"));
+    QVERIFY(writeTflite(*g, path.toStdString()).ok());
+    auto arm = armnn(path, {d.x}, dir);
+    QVERIFY2(arm.ok(), arm.ok() ? "" : arm.error().message.c_str());
+    auto ref = interpret(*g, {d.x});
+    QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
+    const Agreement a = compare(*ref, *arm, outputStep(*g));
+    qInfo("%d ops, %s", int(g->ops.size()), qPrintable(describe("end to end", a)));
+    // Op by op on as many samples as keep CpuRef's time reasonable (one process per op).
+    const size_t perSample = d.x.size() / size_t(n);
+    const size_t opSamples = std::clamp<size_t>(100000 / perSample, 1, size_t(n));
+    const OpByOp ops = opByOp(*g, {subset(d, opSamples).x});
+    QVERIFY2(ops.error.empty(), ops.error.c_str());
+    qInfo("%s", qPrintable(describe(("op by op, worst: " + ops.worstOp).c_str(), ops.worst)));
+    QVERIFY2(ops.failures.empty(), ops.failures.c_str());
+  }
+
+  // Float export (freezeFloat): Arm NN's float outputs equal the interpreter's float
+  // kernels up to float rounding.
+  void floatExport_data() {
+    QTest::addColumn<QString>("model");
+    QTest::newRow("fashion-cnn") << QStringLiteral("fashion-cnn");
+    QTest::newRow("tinymaix mnist_dw") << QStringLiteral(QAT_SHARED_DIR "/models/keras/tinymaix__mnist_dw.h5");
+    QTest::newRow("mlcommons resnet8") << QStringLiteral(QAT_SHARED_DIR "/models/keras/mlcommons_tiny__pretrainedResnet.h5");
+  }
+  void floatExport() {
+    QFETCH(QString, model);
+    auto m = model.endsWith(QStringLiteral(".h5")) ? loadKerasModel(model.toStdString())
+                                                   : makeBuiltinModel(model.toStdString(), 5);
+    if (!m.ok() && model.endsWith(QStringLiteral(".h5"))) QSKIP("../shared/models is not present");
+    QVERIFY(m.ok());
+    auto g = freezeFloat(*m);
+    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+    const Shape inShape = m->node(m->inputs()[0]).shape;
+    const Tensor x = smoothImages({inShape[0], inShape[1], inShape[2]}, 20, 9);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("float.tflite"));
+    QVERIFY(writeTflite(*g, path.toStdString()).ok());
+    auto back = readTflite(path.toStdString());
+    QVERIFY(back.ok());
+    QCOMPARE(back->tensors[size_t(back->inputs[0])].type, ElementType::Float32);
+    auto arm = armnn(path, {x}, dir);
+    QVERIFY2(arm.ok(), arm.ok() ? "" : arm.error().message.c_str());
+    auto ref = interpret(*g, {x});
+    QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
+    QCOMPARE(arm->shape(), ref->shape());
+    float maxDiff = 0, maxAbs = 0;
+    for (size_t i = 0; i < ref->size(); ++i) {
+      maxDiff = std::max(maxDiff, std::fabs((*ref)[i] - (*arm)[i]));
+      maxAbs = std::max(maxAbs, std::fabs((*ref)[i]));
+    }
+    qInfo("%d ops, max |difference| %.3g (outputs up to %.3g)", int(g->ops.size()), double(maxDiff), double(maxAbs));
+    QVERIFY(maxAbs > 0);
+    QVERIFY2(maxDiff <= 1e-4f * std::max(1.0f, maxAbs), qPrintable(QString::number(double(maxDiff))));
   }
 
   // TF-written int8 files: reader → writer → Arm NN gives exactly Arm NN's outputs on the
