@@ -6,9 +6,10 @@
 // A flatbuffer table field with id n sits at vtable offset 4 + 2·n; fields are numbered in
 // declaration order and a union field takes two ids (its type byte, then its value).
 //
-// Builtin options used here (union BuiltinOptions index / table fields by id), checked
-// against schema.fbs and against the options TF's converter wrote into the files in
-// ../shared/models/tflite:
+// Builtin options used here (union BuiltinOptions index / table fields by id), from
+// schema.fbs; union indices 1, 2, 5, 8, 9, 11 and 27 also as TF's converter wrote them into
+// the files in ../shared/models/tflite, and every row as Arm NN 20.08's TfLite parser reads
+// our files (tests/engine/test_tflite_armnn.cpp runs one graph per op):
 //   op                 code  options (union idx)          fields (id: name = default)
 //   ADD                  0   AddOptions (11)              0 fused_activation_function, 1 pot_scale_int16 = true
 //   AVERAGE_POOL_2D      1   Pool2DOptions (5)            0 padding, 1 stride_w, 2 stride_h, 3 filter_width,
