@@ -427,8 +427,10 @@ Expected<int> Freezer::emitWeighted(Pending& p, const QuantParams& out) {
     std::vector<int32_t> bq(C);
     for (size_t c = 0; c < C; ++c) {
       const float bs = sIn * w.quant.scale[G == 1 ? 0 : c];
-      b.quant.scale.push_back(bs);
-      b.quant.zeroPoint.push_back(0);
+      if (c < G) {  // as many bias scales as weight scales (TFLite and Arm NN require it)
+        b.quant.scale.push_back(bs);
+        b.quant.zeroPoint.push_back(0);
+      }
       const double v = std::round(double(bias[c]) / double(bs));
       bq[c] = static_cast<int32_t>(std::fmax(-2147483648.0, std::fmin(2147483647.0, v)));
     }
