@@ -42,7 +42,10 @@ int runExport(int argc, char** argv, int first) {
          "usage: qat-cli export --model qat.h5 --format tflite --out model.tflite",
          {{"model", "MODEL", "a QAT checkpoint (int8 formats) or a float model (tflite-float)", ""},
           architectureOption(),
-          {"format", "FMT", "tflite (int8) | tflite-float | onnx (QDQ) | c-header (int8 .tflite bytes)", "tflite"},
+          {"format", "FMT",
+           "tflite (int8) | tflite-float | onnx (QDQ) | c-header (int8 .tflite bytes) | keras (the float weights "
+           "after QAT as a Keras .h5)",
+           "tflite"},
           {"out", "FILE", "the file to write", ""},
           {"int8-io", "", "int8 input/output tensors instead of float with QUANTIZE/DEQUANTIZE", ""},
           {"int4-weights", "", "store 4-bit weights as INT4 tensors (newer TFLite runtimes only)", ""},
@@ -71,8 +74,9 @@ int runExport(int argc, char** argv, int first) {
     std::cerr << "qat-cli export: " << (err.empty() ? "--model and --out are required" : err) << "\n";
     return kExitUsage;
   }
-  if (format != "tflite" && format != "tflite-float" && format != "onnx" && format != "c-header") {
-    std::cerr << "qat-cli export: --format must be tflite, tflite-float, onnx or c-header\n";
+  if (format != "tflite" && format != "tflite-float" && format != "onnx" && format != "c-header" &&
+      format != "keras") {
+    std::cerr << "qat-cli export: --format must be tflite, tflite-float, onnx, c-header or keras\n";
     return kExitUsage;
   }
   setThreadCount(threads);
@@ -92,7 +96,7 @@ int runExport(int argc, char** argv, int first) {
     auto m = loadModelArg(spec, "42", a.get("architecture"));
     if (!m.ok()) return rep.fail(m.error().message);
     floatModel = std::move(m.value());
-    if (!isFloat)
+    if (!isFloat && format != "keras")
       return rep.fail(spec + " is a float model; an integer export needs a QAT checkpoint. Create one with "
                              "'qat-cli quantize --model " + spec + " --out qat.h5' (--epochs 0 for post-training "
                              "quantization), or export it with --format tflite-float.");
@@ -100,12 +104,20 @@ int runExport(int argc, char** argv, int first) {
   // Verification data, loaded first: its training split also gives the ranges freeze
   // measures for tensors the QAT model leaves unquantized (before an in-layer softmax).
   std::optional<LoadedData> data;
-  if (verifySamples > 0 || !isFloat) {
+  if (format != "keras" && (verifySamples > 0 || !isFloat)) {
     auto d = loadDataArgs(a, floatModel);
     if (!d.ok()) return rep.fail("Data: " + d.error().message);
     data.emplace(std::move(d.value()));
   }
   Tensor rangeSamples;
+  if (format == "keras") {  // the trained float weights, for Keras or another QAT run
+    if (quantized)
+      if (Status s = quant::copyFloatWeights(*quantized, floatModel); !s.ok()) return rep.fail(s.error().message);
+    if (Status s = saveKerasModel(floatModel, out); !s.ok()) return rep.fail(s.error().message);
+    if (!rep.json()) std::cout << "wrote " << out << " (Keras .h5, float weights)" << std::endl;
+    rep.summary({{"format", format}, {"outputs", {{"model", out}}}});
+    return kExitOk;
+  }
   deploy::FreezeOptions fo;
   fo.int8Io = a.has("int8-io");
   if (data) {

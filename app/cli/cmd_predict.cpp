@@ -8,6 +8,7 @@
 #include "engine/core/threading.h"
 #include "engine/data/npy.h"
 #include "engine/deploy/freeze.h"
+#include "engine/deploy/tflite_file.h"
 #include "engine/deploy/verify.h"
 #include "engine/quant/checkpoint.h"
 #include "engine/train/trainer.h"
@@ -19,10 +20,10 @@ int runPredict(int argc, char** argv, int first) {
          "Runs a model in float over the samples in an .npy file (NHWC float32, or uint8 pixels\n"
          "which are normalised like the training data) and writes the outputs as float32 .npy.\n"
          "A QAT checkpoint runs in float (its trained float weights) or fake-quant mode.",
-         {{"model", "MODEL", "builtin:NAME, a Keras .h5 file or a QAT checkpoint", ""},
+         {{"model", "MODEL", "builtin:NAME, a Keras .h5 file, a QAT checkpoint or a .tflite file", ""},
           {"mode", "MODE",
            "float | fake-quant | integer (the last two need a QAT checkpoint from qat-cli quantize; integer runs "
-           "the int8 graph the export writes)",
+           "the int8 graph the export writes). A .tflite model always runs in the integer interpreter.",
            "float"},
           architectureOption(),
           {"input", "FILE", "input batch (.npy), shaped (N, ...model input) or one sample", ""},
@@ -63,7 +64,25 @@ int runPredict(int argc, char** argv, int first) {
   Expected<Model> model = makeError("no model");
   std::optional<quant::QuantizedModel> quantized;
   const std::string spec = a.get("model");
-  if (spec.rfind("builtin:", 0) != 0 && quant::isCheckpoint(spec)) {
+  // A .tflite file (ours or TF-written) runs in the integer interpreter, float I/O as the
+  // file has it.
+  std::optional<deploy::IntegerGraph> tflite;
+  if (spec.size() > 7 && spec.compare(spec.size() - 7, 7, ".tflite") == 0) {
+    auto g = deploy::readTflite(spec);
+    if (!g.ok()) return rep.fail(g.error().message);
+    if (g->inputs.size() != 1 || g->outputs.size() != 1)
+      return rep.fail(spec + ": predict needs a model with one input and one output");
+    std::vector<int> dims = g->tensors[size_t(g->inputs[0])].shape;
+    if (!dims.empty()) dims.erase(dims.begin());  // the batch
+    // A stand-in model holding the file's input shape, for the input checks below.
+    Model shapeOnly;
+    shapeOnly.name = spec;
+    const int in = shapeOnly.addInput(g->tensors[size_t(g->inputs[0])].name, Shape(dims));
+    shapeOnly.setOutputs({in});
+    if (Status s = shapeOnly.build(); !s.ok()) return rep.fail(spec + ": " + s.error().message);
+    tflite.emplace(std::move(g.value()));
+    model = std::move(shapeOnly);
+  } else if (spec.rfind("builtin:", 0) != 0 && quant::isCheckpoint(spec)) {
     auto ck = quant::loadCheckpoint(spec);
     if (!ck.ok()) return rep.fail(ck.error().message);
     quantized.emplace(std::move(ck->quantized));
@@ -92,7 +111,11 @@ int runPredict(int argc, char** argv, int first) {
     for (size_t i = 0; i < x.size(); ++i) x[i] /= 255.0f;
 
   Tensor y;
-  if (mode == "integer") {
+  if (tflite) {
+    auto out = deploy::runGraph(*tflite, x);
+    if (!out.ok()) return rep.fail(out.error().message);
+    y = std::move(out.value());
+  } else if (mode == "integer") {
     deploy::FreezeOptions fo;
     fo.rangeSamples = &x;  // only used for tensors the QAT model left without a range
     auto graph = deploy::freezeQuantized(*quantized, fo);

@@ -10,6 +10,7 @@
 #include "common/cli_run.h"
 #include "engine/data/npy.h"
 #include "engine/deploy/tflite_file.h"
+#include "engine/quant/checkpoint.h"
 
 using namespace qat::test;
 
@@ -124,6 +125,31 @@ class TestCliExport : public QObject {
     }
     QVERIFY(equal >= int(a->values.size()) * 8 / 10);
     QVERIFY(maxDiff < 0.5);
+
+    // The exported .tflite, run by predict, gives exactly the integer mode's outputs.
+    const QString file = tmp(dir_, "p.tflite"), yt = tmp(dir_, "yt.npy");
+    QCOMPARE(cli({QStringLiteral("export"), QStringLiteral("--model"), ckpt_, QStringLiteral("--out"), file,
+                  QStringLiteral("--verify-samples"), QStringLiteral("0")})
+                 .exitCode,
+             0);
+    Run r = cli({QStringLiteral("predict"), QStringLiteral("--model"), file, QStringLiteral("--input"), in,
+                 QStringLiteral("--output"), yt});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    auto t = qat::readNpyArray(yt.toStdString());
+    QVERIFY(t.ok());
+    QCOMPARE(t->values.shape(), a->values.shape());
+    for (size_t i = 0; i < t->values.size(); ++i) QCOMPARE(t->values[i], a->values[i]);
+  }
+
+  void kerasFormatHoldsTheTrainedFloatWeights() {
+    const QString out = tmp(dir_, "trained.h5");
+    Run r = cli({QStringLiteral("export"), QStringLiteral("--model"), ckpt_, QStringLiteral("--format"),
+                 QStringLiteral("keras"), QStringLiteral("--out"), out});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    r = cli({QStringLiteral("info"), out, QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(summaryOf(r.out)[QStringLiteral("params")].toInt(), 421930);
+    QVERIFY(!qat::quant::isCheckpoint(out.toStdString()));  // a plain Keras file
   }
 };
 
