@@ -225,7 +225,10 @@ class TestOnnxModels : public QObject {
   void sharedKerasModels_data() {
     QTest::addColumn<QString>("path");
     const std::filesystem::path dir = QAT_SHARED_DIR "/models/keras";
-    if (!std::filesystem::exists(dir)) return;
+    if (!std::filesystem::exists(dir)) {  // a user's clone has no ../shared: one row that skips
+      QTest::newRow("absent") << QString();
+      return;
+    }
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(dir))
       if (e.path().extension() == ".h5" || e.path().extension() == ".hdf5") files.push_back(e.path().string());
@@ -235,6 +238,7 @@ class TestOnnxModels : public QObject {
   }
   void sharedKerasModels() {
     QFETCH(QString, path);
+    if (path.isEmpty()) QSKIP("../shared/models is not present (QAT_SHARED_DIR)");
     auto m = loadKerasModel(path.toStdString());
     if (!m.ok()) QSKIP("does not load (see test_keras_io)");
     auto s = quant::schemeFromName("default8");
