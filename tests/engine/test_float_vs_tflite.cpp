@@ -22,7 +22,6 @@
 // file makes the row run normally.
 #include <QtTest>
 
-#include <QProcess>
 #include <QTemporaryDir>
 
 #include <algorithm>
@@ -33,6 +32,7 @@
 #include "engine/data/npy.h"
 #include "engine/io/keras_model.h"
 #include "engine/train/trainer.h"
+#include "common/armnn_run.h"
 
 using namespace qat;
 
@@ -40,33 +40,8 @@ namespace {
 
 const QString kModels = QStringLiteral(QAT_SHARED_DIR "/models");
 
-struct RunnerResult {
-  int exitCode = -1;  // -1: crashed or timed out
-  QString out, err;
-};
-
-RunnerResult runArmnn(const QStringList& args, int timeoutMs = 180000) {
-  RunnerResult r;
-#ifdef QAT_ARMNN_RUNNER_PATH
-  QProcess p;
-  p.start(QStringLiteral(QAT_ARMNN_RUNNER_PATH), args);
-  if (!p.waitForFinished(timeoutMs)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = QStringLiteral("armnn_runner timed out after %1 s").arg(timeoutMs / 1000);
-    return r;
-  }
-  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = QString::fromUtf8(p.readAllStandardOutput()).trimmed();
-  r.err = QString::fromUtf8(p.readAllStandardError()).trimmed();
-  if (p.exitStatus() != QProcess::NormalExit) r.err += QStringLiteral(" (armnn_runner crashed)");
-#else
-  Q_UNUSED(args);
-  Q_UNUSED(timeoutMs);
-  r.err = QStringLiteral("armnn_runner was not built");
-#endif
-  return r;
-}
+// The runner in a child process (tests/common/armnn_run.h), with this test's timeout.
+test::ArmnnResult runArmnn(const QStringList& args) { return test::runArmnn(args, 180000); }
 
 // (N, H, W, C) images in [lo, hi], fixed seed. Each sample is a smooth random field (a
 // 5x5 grid of uniform values per channel, bilinearly upsampled) times a random contrast,
@@ -130,7 +105,7 @@ class TestFloatVsTflite : public QObject {
   }
 
   void runnerErrors() {
-    RunnerResult r = runArmnn({});
+    test::ArmnnResult r = runArmnn({});
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains(QStringLiteral("usage")), qPrintable(r.err));
 
@@ -200,7 +175,7 @@ class TestFloatVsTflite : public QObject {
     const QString inNpy = dir.filePath(QStringLiteral("x.npy"));
     const QString outNpy = dir.filePath(QStringLiteral("y.npy"));
     QVERIFY(writeNpy(inNpy.toStdString(), x).ok());
-    const RunnerResult r = runArmnn({tflPath, inNpy, outNpy});
+    const test::ArmnnResult r = runArmnn({tflPath, inNpy, outNpy});
     if (r.exitCode != 0 && !unsupported.isEmpty())
       QSKIP(qPrintable(QStringLiteral("Arm NN 20.08 cannot run %1: %2. Runner said: %3")
                            .arg(tflite, unsupported, r.err.left(300))));
