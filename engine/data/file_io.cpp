@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -196,6 +197,16 @@ Expected<Bytes> inflateRaw(std::span<const uint8_t> in, size_t expectedSize, con
   return out;
 }
 
+std::string temporaryPathNextTo(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  std::random_device rd;
+  const fs::path p(path);
+  std::string name = ".";
+  name.append(p.filename().string()).append(".tmp-").append(std::to_string(rd()));
+  name.append("-").append(std::to_string(counter.fetch_add(1)));
+  return (p.parent_path() / name).string();
+}
+
 Status writeFileAtomic(const std::string& path, std::span<const uint8_t> bytes) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -204,10 +215,7 @@ Status writeFileAtomic(const std::string& path, std::span<const uint8_t> bytes) 
     return makeError(path + ": cannot write, the folder " + dir.string() + " does not exist.");
   if (fs::is_directory(target, ec))
     return makeError(path + ": cannot write, a folder with that name exists.");
-  std::random_device rd;
-  char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%08x", static_cast<unsigned>(rd()));
-  const std::string tmp = path + suffix;
+  const std::string tmp = temporaryPathNextTo(path);
   {
     FilePtr f(std::fopen(tmp.c_str(), "wb"));
     if (!f)

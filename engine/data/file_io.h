@@ -33,6 +33,10 @@ Expected<Bytes> readMaybeGzip(const std::string& path);
 Expected<Bytes> inflateRaw(std::span<const uint8_t> compressed, size_t expectedSize,
                            const std::string& what);
 
+// A fresh, hidden file name in the same folder as `path` (".name.tmp-<random>-<n>"), so a
+// final rename over `path` stays on one file system. Unique within the process.
+std::string temporaryPathNextTo(const std::string& path);
+
 // Writes to a temporary file next to `path`, then renames it over `path`, so readers
 // never see a half-written file and a failed write leaves the old file untouched.
 Status writeFileAtomic(const std::string& path, std::span<const uint8_t> bytes);

@@ -1,12 +1,10 @@
 #include "engine/io/keras_model.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 
 #include "engine/data/file_io.h"
@@ -212,15 +210,6 @@ Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonP
   return out;
 }
 
-// A fresh name next to `path` (same directory, so the final rename stays on one file system).
-std::string tempNameFor(const std::string& path) {
-  static std::atomic<unsigned> counter{0};
-  std::random_device rd;
-  const std::filesystem::path p(path);
-  const std::string tag = std::to_string(rd()) + "-" + std::to_string(counter.fetch_add(1));
-  return (p.parent_path() / ("." + p.filename().string() + ".tmp-" + tag)).string();
-}
-
 Status writeContents(const h5::File& f, const Model& m, const Json& config, bool sequential) {
   auto root = f.root();
   if (!root.ok()) return root.error();
@@ -359,7 +348,7 @@ Status saveKerasModel(const Model& model, const std::string& h5Path) {
   if (!config.ok()) return makeError(head + config.error().message);
   const bool sequential = config.value()["class_name"] == "Sequential";
 
-  const std::string tmp = tempNameFor(h5Path);
+  const std::string tmp = temporaryPathNextTo(h5Path);
   auto fail = [&](const Error& e) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);

@@ -1,9 +1,9 @@
 #include "engine/quant/checkpoint.h"
 
 #include <filesystem>
-#include <random>
 #include <set>
 
+#include "engine/data/file_io.h"
 #include "engine/io/hdf5_util.h"
 
 namespace qat::quant {
@@ -12,14 +12,6 @@ namespace {
 constexpr const char* kVersionAttr = "qat_checkpoint_version";
 constexpr const char* kConfigAttr = "qat_quantize_config";
 constexpr const char* kStateGroup = "qat_state";
-
-std::string tempNameNextTo(const std::string& path) {
-  std::random_device rd;
-  const std::filesystem::path p(path);
-  std::string name = ".";
-  name.append(p.filename().string()).append(".ckpt-").append(std::to_string(rd()));
-  return (p.parent_path() / name).string();
-}
 
 // Parameters of node `node` that are not float weights (no ParamLink): the state to store.
 std::vector<int> stateParams(const QuantizedModel& q, int node) {
@@ -104,7 +96,7 @@ Status saveCheckpoint(const QuantizedModel& quantized, const Model& floatModel, 
   const std::string head = "Cannot save the checkpoint '" + path + "': ";
   Model trained = floatModel.clone();
   if (Status s = copyFloatWeights(quantized, trained); !s.ok()) return makeError(head + s.error().message);
-  const std::string tmp = tempNameNextTo(path);
+  const std::string tmp = temporaryPathNextTo(path);
   auto fail = [&](const Error& e) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
