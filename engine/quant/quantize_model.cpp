@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 #include "engine/layers/batch_normalization.h"
 #include "engine/layers/conv2d.h"
@@ -63,12 +64,10 @@ class Transform {
 
  private:
   Status checkConfigNames() const {
-    for (const auto& [name, lc] : cfg_.layers) {
-      if (f_.find(name) < 0)
-        return makeError("The quantize config names layer '" + name +
+    for (const auto& entry : cfg_.layers)
+      if (f_.find(entry.first) < 0)
+        return makeError("The quantize config names layer '" + entry.first +
                          "', which this model does not have. Remove that entry or check the model.");
-      (void)lc;
-    }
     return {};
   }
 
@@ -206,8 +205,8 @@ class Transform {
   // SeparableConv2D → DepthwiseConv2D (no bias, linear) + 1×1 Conv2D with the bias and
   // activation, as tfmot's SeparableConv2D transform does; both wrapped.
   Expected<int> addSeparable(int i, const LayerQuantConfig& lc) {
-    const auto& sep = static_cast<const SeparableConv2D&>(*f_.node(i).layer);
-    auto& s = const_cast<SeparableConv2D&>(sep);  // read-only access to its Params
+    // Read only: its Params are copied into the two new layers.
+    auto& sep = static_cast<SeparableConv2D&>(*f_.node(i).layer);
     const SeparableConv2DOptions& o = sep.options();
     DepthwiseConv2DOptions dwo;
     dwo.kernelH = o.kernelH;
@@ -220,7 +219,7 @@ class Transform {
     dwo.depthMultiplier = o.depthMultiplier;
     dwo.useBias = false;
     auto dw = std::make_unique<DepthwiseConv2D>(freshName(sep.name() + "_depthwise"), dwo);
-    dw->depthwiseKernel().value = s.depthwiseKernel().value;
+    dw->depthwiseKernel().value = sep.depthwiseKernel().value;
     dw->setTrainable(sep.trainable());
     Conv2DOptions pwo;
     pwo.filters = o.filters;
@@ -228,8 +227,8 @@ class Transform {
     pwo.useBias = o.useBias;
     pwo.activation = o.activation;
     auto pw = std::make_unique<Conv2D>(sep.name(), pwo);
-    pw->kernel().value = s.pointwiseKernel().value;
-    if (o.useBias) pw->bias().value = s.bias().value;
+    pw->kernel().value = sep.pointwiseKernel().value;
+    if (o.useBias) pw->bias().value = sep.bias().value;
     pw->setTrainable(sep.trainable());
 
     QuantizerMap dq, pq;
@@ -278,14 +277,14 @@ Expected<QuantizedModel> quantizeModel(const Model& floatModel, const QuantizeCo
 }
 
 Status copyFloatWeights(const QuantizedModel& quantized, Model& floatModel) {
-  auto& q = const_cast<Model&>(quantized.model);
+  const Model& q = quantized.model;
   for (const ParamLink& link : quantized.links) {
     const int fi = floatModel.find(link.floatLayer);
     if (fi < 0) return makeError("The float model has no layer '" + link.floatLayer + "' (a different model?)");
     Param* dst = nullptr;
     for (Param* p : floatModel.node(fi).layer->params())
       if (p->name == link.floatParam) dst = p;
-    const auto src = q.node(link.node).layer->params();
+    const auto src = std::as_const(*q.node(link.node).layer).params();
     if (!dst || link.param >= static_cast<int>(src.size()))
       return makeError("Layer '" + link.floatLayer + "' has no weight '" + link.floatParam + "' (a different model?)");
     const Tensor& v = src[static_cast<size_t>(link.param)]->value;

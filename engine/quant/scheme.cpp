@@ -186,7 +186,6 @@ Expected<std::vector<int>> selectNodes(const Model& model, const LayerSelection&
   for (int i = 0; i < model.size(); ++i)
     if (selection.all() && model.node(i).layer->op() != OpType::Input) picked.insert(i);
   for (const std::string& e : selection.entries) {
-    size_t before = picked.size();
     bool matched = false;
     std::optional<std::regex> re;
     if (e.rfind("re:", 0) == 0) {
@@ -209,7 +208,6 @@ Expected<std::vector<int>> selectNodes(const Model& model, const LayerSelection&
     if (!matched)
       return makeError("layer selection '" + e + "' matches no layer (give layer names such as " +
                        someLayerNames(model) + ", class names such as Conv2D, re:<regex> or a glob)");
-    (void)before;
   }
   return std::vector<int>(picked.begin(), picked.end());
 }
