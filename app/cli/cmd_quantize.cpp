@@ -128,12 +128,13 @@ int runQuantize(int argc, char** argv, int first) {
   };
 
   if (!quantized) {
-    Trainer floatEval(floatModel, cfg);
-    if (Status s = evaluateTest(floatEval, "float", "float"); !s.ok()) return rep.fail(s.error().message);
+    // The config first: a bad one fails before the float evaluation is spent.
     auto qc = configFromArgs(a, floatModel, rep);
     if (!qc.ok()) return rep.fail(qc.error().message);
     auto q = quant::quantizeModel(floatModel, qc.value());
     if (!q.ok()) return rep.fail(q.error().message);
+    Trainer floatEval(floatModel, cfg);
+    if (Status s = evaluateTest(floatEval, "float", "float"); !s.ok()) return rep.fail(s.error().message);
     quantized.emplace(std::move(q.value()));
   }
   for (const auto& w : quantized->warnings) rep.event("warning", {{"message", w}}, "warning: " + w);
