@@ -83,32 +83,40 @@ void LossPlot::reset(long totalSteps) {
 }
 
 void LossPlot::addBatch(long step, double loss) {
+  raw_.add(static_cast<double>(step), loss);
+  // A NaN batch (which ends the run) must not poison the smoothed curve drawn so far.
+  if (!std::isfinite(loss)) return;
   // Debiased EMA: the early steps are not pulled toward the initial 0.
   ema_ = kSmoothing * ema_ + (1 - kSmoothing) * loss;
   betaPow_ *= kSmoothing;
   smoothed_ = ema_ / (1 - betaPow_);
-  raw_.add(static_cast<double>(step), loss);
   smooth_.add(static_cast<double>(step), smoothed_);
-  if (std::isfinite(loss) && loss > maxLoss_) {
+  if (loss > maxLoss_) {
     maxLoss_ = loss;
     yAxis->setRange(0, maxLoss_ * 1.05);
   }
   if (step > xAxis->range().upper) xAxis->setRangeUpper(static_cast<double>(step));
 }
 
-// ---- AccuracyPlot ----------------------------------------------------------------------
+// ---- EpochPlot -------------------------------------------------------------------------
 
-AccuracyPlot::AccuracyPlot(QWidget* parent) : QCustomPlot(parent) {
-  setUpPlot(this, tr("Accuracy per epoch"), tr("epoch"), tr("accuracy (%)"),
-            Qt::AlignBottom | Qt::AlignRight);
-  train_ = addGraph();
-  train_->setName(tr("train (batches)"));
-  train_->setPen(QPen(QColor(255, 127, 14), 2));
-  train_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
-  validation_ = addGraph();
-  validation_->setName(tr("validation (test set)"));
-  validation_->setPen(QPen(QColor(44, 160, 44), 2));
-  validation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+EpochPlot::EpochPlot(QWidget* parent) : QCustomPlot(parent) {
+  setUpPlot(this, tr("Per epoch"), tr("epoch"), tr("accuracy (%)"), Qt::AlignBottom | Qt::AlignLeft);
+  yAxis2->setVisible(true);
+  yAxis2->setLabel(tr("loss (dashed)"));
+  const QColor trainColor(255, 127, 14), validationColor(44, 160, 44);
+  auto graph = [this](QCPAxis* y, const QString& name, const QColor& color, Qt::PenStyle style,
+                      QCPScatterStyle::ScatterShape shape) {
+    QCPGraph* g = addGraph(xAxis, y);
+    g->setName(name);
+    g->setPen(QPen(color, 2, style));
+    g->setScatterStyle(QCPScatterStyle(shape, 7));
+    return g;
+  };
+  trainAccuracy_ = graph(yAxis, tr("train accuracy"), trainColor, Qt::SolidLine, QCPScatterStyle::ssCircle);
+  validationAccuracy_ = graph(yAxis, tr("validation accuracy"), validationColor, Qt::SolidLine, QCPScatterStyle::ssDisc);
+  trainLoss_ = graph(yAxis2, tr("train loss"), trainColor, Qt::DashLine, QCPScatterStyle::ssCircle);
+  validationLoss_ = graph(yAxis2, tr("validation loss"), validationColor, Qt::DashLine, QCPScatterStyle::ssDisc);
   auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
   ticker->setTickStep(1);
   ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
@@ -116,26 +124,32 @@ AccuracyPlot::AccuracyPlot(QWidget* parent) : QCustomPlot(parent) {
   reset(5);
 }
 
-void AccuracyPlot::reset(int epochs) {
-  train_->data()->clear();
-  validation_->data()->clear();
+void EpochPlot::reset(int epochs) {
+  for (QCPGraph* g : {trainAccuracy_, validationAccuracy_, trainLoss_, validationLoss_}) g->data()->clear();
   minAccuracy_ = 100;
+  maxLoss_ = 0;
   xAxis->setRange(0.5, std::max(1, epochs) + 0.5);
   yAxis->setRange(0, 100);
+  yAxis2->setRange(0, 1);
   replot(rpQueuedReplot);
 }
 
-void AccuracyPlot::addEpoch(int epoch, double trainAccuracy, std::optional<double> validationAccuracy) {
-  const double x = epoch + 1;
-  train_->addData(x, 100 * trainAccuracy);
-  minAccuracy_ = std::min(minAccuracy_, 100 * trainAccuracy);
-  if (validationAccuracy) {
-    validation_->addData(x, 100 * *validationAccuracy);
-    minAccuracy_ = std::min(minAccuracy_, 100 * *validationAccuracy);
-  }
+void EpochPlot::addEpoch(const EpochEvent& e) {
+  const double x = e.epoch + 1;
+  auto add = [this, x](QCPGraph* accuracyGraph, QCPGraph* lossGraph, double accuracy, double loss) {
+    accuracyGraph->addData(x, 100 * accuracy);
+    minAccuracy_ = std::min(minAccuracy_, 100 * accuracy);
+    if (std::isfinite(loss)) {
+      lossGraph->addData(x, loss);
+      maxLoss_ = std::max(maxLoss_, loss);
+    }
+  };
+  add(trainAccuracy_, trainLoss_, e.accuracy, e.loss);
+  if (e.validation) add(validationAccuracy_, validationLoss_, e.validation->accuracy, e.validation->loss);
   // Zoom onto the interesting band, in steps of 10 %, but never above 100 %.
   const double lower = std::clamp(std::floor((minAccuracy_ - 5) / 10) * 10, 0.0, 90.0);
   yAxis->setRange(lower, 100);
+  if (maxLoss_ > 0) yAxis2->setRange(0, maxLoss_ * 1.1);
   if (x + 0.5 > xAxis->range().upper) xAxis->setRangeUpper(x + 0.5);
 }
 

@@ -5,6 +5,8 @@
 
 #include <optional>
 
+#include "engine/train/trainer.h"
+
 namespace qat::ui {
 
 // Appends (x, y) samples to a QCPGraph, keeping at most `maxPoints` for the whole run:
@@ -48,21 +50,24 @@ class LossPlot : public QCustomPlot {
   double maxLoss_ = 0;
 };
 
-// Accuracy after each epoch: the training batches' mean and the validation set.
-class AccuracyPlot : public QCustomPlot {
+// Per epoch: accuracy (left axis, %) and loss (right axis, dashed) of the training
+// batches and of the validation set.
+class EpochPlot : public QCustomPlot {
   Q_OBJECT
  public:
-  explicit AccuracyPlot(QWidget* parent = nullptr);
+  explicit EpochPlot(QWidget* parent = nullptr);
   void reset(int epochs);
-  // epoch is 0-based; accuracies are fractions in [0, 1].
-  void addEpoch(int epoch, double trainAccuracy, std::optional<double> validationAccuracy);
-  QCPGraph* trainGraph() const { return train_; }
-  QCPGraph* validationGraph() const { return validation_; }
+  // e.epoch is 0-based; accuracies are fractions in [0, 1]. A non-finite loss is skipped.
+  void addEpoch(const EpochEvent& e);
+  QCPGraph* trainGraph() const { return trainAccuracy_; }  // accuracy
+  QCPGraph* validationGraph() const { return validationAccuracy_; }
+  QCPGraph* trainLossGraph() const { return trainLoss_; }
+  QCPGraph* validationLossGraph() const { return validationLoss_; }
 
  private:
-  QCPGraph* train_;
-  QCPGraph* validation_;
+  QCPGraph *trainAccuracy_, *validationAccuracy_, *trainLoss_, *validationLoss_;
   double minAccuracy_ = 100;
+  double maxLoss_ = 0;
 };
 
 }  // namespace qat::ui

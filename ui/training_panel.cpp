@@ -1,15 +1,10 @@
 #include "ui/training_panel.h"
 
-#include <QComboBox>
-#include <QDoubleSpinBox>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSignalBlocker>
-#include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
 
@@ -18,8 +13,11 @@
 
 #include "ui/live_plots.h"
 #include "ui/project_document.h"
+#include "ui/training_settings_form.h"
 
 namespace qat::ui {
+
+using project::RunKind;
 
 namespace {
 
@@ -33,6 +31,20 @@ QString formatDuration(double seconds) {
   return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
+// An accuracy in [0, 1] as "87.25 %", or "–" when the run did not measure it (-1).
+QString percent(double accuracy) {
+  return accuracy < 0 ? QStringLiteral("–") : QStringLiteral("%1 %").arg(100 * accuracy, 0, 'f', 2);
+}
+
+QString startText(RunKind kind) {
+  switch (kind) {
+    case RunKind::Float: return TrainingPanel::tr("Train");
+    case RunKind::PostTraining: return TrainingPanel::tr("Calibrate");
+    case RunKind::Qat: return TrainingPanel::tr("Train QAT");
+  }
+  return {};
+}
+
 }  // namespace
 
 TrainingPanel::TrainingPanel(ProjectDocument* document, QWidget* parent)
@@ -41,11 +53,12 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, QWidget* parent)
   refreshTimer_.setInterval(kRefreshIntervalMs);
   connect(&refreshTimer_, &QTimer::timeout, this, &TrainingPanel::drain);
 
-  connect(document_, &ProjectDocument::trainingSettingsChanged, this,
-          &TrainingPanel::syncSettingsFromDocument);
+  connect(document_, &ProjectDocument::trainingSettingsChanged, this, &TrainingPanel::updateButtons);
+  connect(document_, &ProjectDocument::quantizeConfigChanged, this, &TrainingPanel::updateButtons);
   connect(document_, &ProjectDocument::dataChanged, this, &TrainingPanel::updateDataInfo);
   connect(document_, &ProjectDocument::modelChanged, this, [this] {
-    result_->setText(tr("Model not trained yet."));
+    lastRunId_ = 0;
+    result_->setText(tr("No run yet."));
     updateButtons();
   });
   connect(document_, &ProjectDocument::trainingStarted, this, &TrainingPanel::onStarted);
@@ -54,48 +67,25 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, QWidget* parent)
     updateButtons();
   });
   connect(document_, &ProjectDocument::trainingFinished, this, &TrainingPanel::onFinished);
+  connect(document_, &ProjectDocument::runAdded, this, &TrainingPanel::onRunAdded);
 
-  syncSettingsFromDocument();
   updateDataInfo();
   updateButtons();
 }
 
 void TrainingPanel::buildUi() {
   // ---- settings column ----
-  auto* settingsBox = new QGroupBox(tr("Training settings"), this);
-  auto* form = new QFormLayout(settingsBox);
-  epochs_ = new QSpinBox(settingsBox);
-  epochs_->setRange(1, 1000);
-  batchSize_ = new QSpinBox(settingsBox);
-  batchSize_->setRange(1, 65536);
-  learningRate_ = new QDoubleSpinBox(settingsBox);
-  learningRate_->setDecimals(6);
-  learningRate_->setRange(1e-6, 10.0);
-  learningRate_->setSingleStep(1e-4);
-  optimizer_ = new QComboBox(settingsBox);
-  optimizer_->addItem(tr("Adam"), static_cast<int>(OptimizerKind::Adam));
-  optimizer_->addItem(tr("AdamW"), static_cast<int>(OptimizerKind::AdamW));
-  optimizer_->addItem(tr("SGD"), static_cast<int>(OptimizerKind::SGD));
-  seed_ = new QSpinBox(settingsBox);
-  seed_->setRange(0, std::numeric_limits<int>::max());
-  maxSamples_ = new QSpinBox(settingsBox);
-  maxSamples_->setRange(0, std::numeric_limits<int>::max());
-  maxSamples_->setSingleStep(1000);
-  maxSamples_->setSpecialValueText(tr("all"));
-  maxSamples_->setToolTip(tr("Train on the first N samples of the training set (0 = all)."));
-  form->addRow(tr("&Epochs:"), epochs_);
-  form->addRow(tr("&Batch size:"), batchSize_);
-  form->addRow(tr("&Learning rate:"), learningRate_);
-  form->addRow(tr("&Optimizer:"), optimizer_);
-  form->addRow(tr("&Seed:"), seed_);
-  form->addRow(tr("Training &samples:"), maxSamples_);
+  auto* settingsBox = new QGroupBox(tr("Run settings"), this);
+  auto* settingsLayout = new QVBoxLayout(settingsBox);
+  form_ = new TrainingSettingsForm(document_, settingsBox);
+  settingsLayout->addWidget(form_);
 
   trainButton_ = new QPushButton(tr("Train"), this);
-  trainButton_->setToolTip(tr("Train the model with these settings (F5)"));
   pauseButton_ = new QPushButton(tr("Pause"), this);
   pauseButton_->setCheckable(true);
   stopButton_ = new QPushButton(tr("Stop"), this);
-  stopButton_->setToolTip(tr("Stop after the current batch; the model keeps the weights it has (Shift+F5)"));
+  stopButton_->setToolTip(tr("Stop after the current batch; the run keeps the weights it reached and is "
+                             "evaluated and added (Shift+F5)"));
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(trainButton_);
   buttons->addWidget(pauseButton_);
@@ -108,17 +98,19 @@ void TrainingPanel::buildUi() {
   blocker_->hide();
   dataInfo_ = new QLabel(this);
   dataInfo_->setWordWrap(true);
-  result_ = new QLabel(tr("Model not trained yet."), this);
+  auto* resultBox = new QGroupBox(tr("Last run"), this);
+  auto* resultLayout = new QVBoxLayout(resultBox);
+  result_ = new QLabel(tr("No run yet."), resultBox);
   result_->setWordWrap(true);
   result_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  resultLayout->addWidget(result_);
 
   auto* left = new QVBoxLayout;
   left->addWidget(settingsBox);
   left->addLayout(buttons);
   left->addWidget(blocker_);
-  left->addSpacing(8);
   left->addWidget(dataInfo_);
-  left->addWidget(result_);
+  left->addWidget(resultBox);
   left->addStretch(1);
 
   // ---- progress and plots ----
@@ -127,11 +119,16 @@ void TrainingPanel::buildUi() {
   progress_->setValue(0);
   progress_->setTextVisible(true);
   progressText_ = new QLabel(tr("Ready."), this);
+  message_ = new QLabel(this);
+  message_->setWordWrap(true);
+  message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  message_->setStyleSheet(QStringLiteral("color: #b00020"));
+  message_->hide();
   lossPlot_ = new LossPlot(this);
-  accuracyPlot_ = new AccuracyPlot(this);
+  epochPlot_ = new EpochPlot(this);
   auto* plots = new QSplitter(Qt::Vertical, this);
   plots->addWidget(lossPlot_);
-  plots->addWidget(accuracyPlot_);
+  plots->addWidget(epochPlot_);
   plots->setStretchFactor(0, 3);
   plots->setStretchFactor(1, 2);
   plots->setChildrenCollapsible(false);
@@ -139,73 +136,44 @@ void TrainingPanel::buildUi() {
   auto* right = new QVBoxLayout;
   right->addWidget(progress_);
   right->addWidget(progressText_);
+  right->addWidget(message_);
   right->addWidget(plots, 1);
 
   auto* top = new QHBoxLayout(this);
   auto* leftHolder = new QWidget(this);
   leftHolder->setLayout(left);
-  leftHolder->setMaximumWidth(300);
+  leftHolder->setMaximumWidth(320);
   left->setContentsMargins(0, 0, 0, 0);
   top->addWidget(leftHolder);
   top->addLayout(right, 1);
 
-  auto push = [this] { pushSettingsToDocument(); };
-  connect(epochs_, &QSpinBox::valueChanged, this, push);
-  connect(batchSize_, &QSpinBox::valueChanged, this, push);
-  connect(learningRate_, &QDoubleSpinBox::valueChanged, this, push);
-  connect(optimizer_, &QComboBox::currentIndexChanged, this, push);
-  connect(seed_, &QSpinBox::valueChanged, this, push);
-  connect(maxSamples_, &QSpinBox::valueChanged, this, push);
   connect(trainButton_, &QPushButton::clicked, this, &TrainingPanel::startTraining);
   connect(pauseButton_, &QPushButton::clicked, this, &TrainingPanel::togglePause);
   connect(stopButton_, &QPushButton::clicked, this, &TrainingPanel::stopTraining);
-}
-
-void TrainingPanel::syncSettingsFromDocument() {
-  const TrainingSettings& s = document_->trainingSettings();
-  const QSignalBlocker b1(epochs_), b2(batchSize_), b3(learningRate_), b4(optimizer_), b5(seed_),
-      b6(maxSamples_);
-  epochs_->setValue(s.epochs);
-  batchSize_->setValue(s.batchSize);
-  learningRate_->setValue(s.learningRate);
-  optimizer_->setCurrentIndex(optimizer_->findData(static_cast<int>(s.optimizer)));
-  seed_->setValue(static_cast<int>(std::min<quint64>(s.seed, std::numeric_limits<int>::max())));
-  maxSamples_->setValue(s.maxTrainSamples);
-}
-
-void TrainingPanel::pushSettingsToDocument() {
-  TrainingSettings s;
-  s.epochs = epochs_->value();
-  s.batchSize = batchSize_->value();
-  s.learningRate = learningRate_->value();
-  s.optimizer = static_cast<OptimizerKind>(optimizer_->currentData().toInt());
-  s.seed = static_cast<quint64>(seed_->value());
-  s.maxTrainSamples = maxSamples_->value();
-  document_->setTrainingSettings(s);
 }
 
 void TrainingPanel::updateDataInfo() {
   const Dataset* train = document_->trainData();
   const Dataset* val = document_->validationData();
   if (!train) {
-    dataInfo_->setText(tr("<b>No training data loaded.</b>"));
+    dataInfo_->setText(tr("<b>No data loaded.</b> Choose a data set in the Data panel."));
   } else {
-    dataInfo_->setText(tr("Data: %1 training samples, %2 validation samples %3.")
+    dataInfo_->setText(tr("Data: %1 training samples, %2 validation samples.")
                            .arg(train->size())
-                           .arg(val ? val->size() : 0)
-                           .arg(val ? tr("(Fashion-MNIST test set)") : QString()));
-    maxSamples_->setMaximum(static_cast<int>(train->size()));
+                           .arg(val ? val->size() : 0));
   }
   updateButtons();
 }
 
 void TrainingPanel::updateButtons() {
   const bool running = document_->isTraining();
-  // Why the model cannot be trained on the loaded data (input shape, classes ...), shown
-  // under the disabled Train button rather than as a failed run.
-  const QString blocker = running ? QString() : document_->trainingBlocker();
+  const RunKind kind = document_->trainingSettings().kind;
+  // Why the run cannot start (input shape, classes, nothing ticked ...), shown under the
+  // disabled button rather than as a failed run.
+  const QString blocker = running ? QString() : document_->runBlocker(kind);
+  trainButton_->setText(startText(kind));
   trainButton_->setEnabled(!running && blocker.isEmpty());
-  trainButton_->setToolTip(blocker.isEmpty() ? tr("Train the model with these settings (F5)") : blocker);
+  trainButton_->setToolTip(blocker.isEmpty() ? tr("Start a run with these settings (F5)") : blocker);
   blocker_->setText(blocker);
   blocker_->setVisible(!blocker.isEmpty() && document_->hasModel() && document_->trainData());
   pauseButton_->setEnabled(running);
@@ -213,17 +181,17 @@ void TrainingPanel::updateButtons() {
   const bool paused = running && document_->isTrainingPaused();
   pauseButton_->setChecked(paused);
   pauseButton_->setText(paused ? tr("Resume") : tr("Pause"));
-  for (QWidget* w : {static_cast<QWidget*>(epochs_), static_cast<QWidget*>(batchSize_),
-                     static_cast<QWidget*>(learningRate_), static_cast<QWidget*>(optimizer_),
-                     static_cast<QWidget*>(seed_), static_cast<QWidget*>(maxSamples_)})
-    w->setEnabled(!running);
+  form_->setEditable(!running);
+}
+
+void TrainingPanel::showMessage(const QString& message) {
+  message_->setText(message);
+  message_->setVisible(!message.isEmpty());
 }
 
 void TrainingPanel::startTraining() {
   QString error;
-  if (!document_->startTraining(&error)) {
-    progressText_->setText(QStringLiteral("<span style='color:#b00020'>%1</span>").arg(error.toHtmlEscaped()));
-  }
+  if (!document_->startTraining(&error)) showMessage(error);
 }
 
 void TrainingPanel::togglePause() {
@@ -238,13 +206,17 @@ void TrainingPanel::stopTraining() {
 }
 
 void TrainingPanel::onStarted() {
-  epochsPlanned_ = document_->trainingSettings().epochs;
+  const RunKind kind = document_->currentRunKind();
+  epochsPlanned_ = kind == RunKind::PostTraining ? 0 : document_->trainingSettings().epochs;
   firstLoss_ = lastLoss_ = kNaN;
-  lossPlot_->reset(document_->trainingTotalSteps());
-  accuracyPlot_->reset(epochsPlanned_);
+  const long total = document_->trainingTotalSteps();
+  lossPlot_->reset(total);
+  epochPlot_->reset(epochsPlanned_);
+  // Without a step count (calibration) the bar only says that something is going on.
+  progress_->setRange(0, total > 0 ? 1000 : 0);
   progress_->setValue(0);
-  progressText_->setText(tr("Starting…"));
-  result_->setText(tr("Training…"));
+  progressText_->setText(kind == RunKind::PostTraining ? tr("Calibrating…") : tr("Starting…"));
+  showMessage({});
   refreshTimer_.start();
   updateButtons();
 }
@@ -257,57 +229,69 @@ void TrainingPanel::drain() {
     lastLoss_ = e.loss;
     lossPlot_->addBatch(e.step, e.loss);
   }
-  for (const EpochEvent& e : batch.epochs) {
-    accuracyPlot_->addEpoch(e.epoch, e.accuracy,
-                            e.validation ? std::optional<double>(e.validation->accuracy) : std::nullopt);
-  }
+  for (const EpochEvent& e : batch.epochs) epochPlot_->addEpoch(e);
   if (!batch.batches.empty()) {
     const BatchEvent& e = batch.batches.back();
-    const long total = std::max(1L, document_->trainingTotalSteps());
-    progress_->setValue(static_cast<int>(1000 * (e.step + 1) / total));
+    const long total = document_->trainingTotalSteps();
+    if (total > 0) progress_->setValue(static_cast<int>(std::min(1000L, 1000 * (e.step + 1) / total)));
     const QString paused = document_->isTrainingPaused() ? tr("Paused · ") : QString();
     progressText_->setText(paused + tr("Epoch %1/%2 · step %3/%4 · loss %5 · %6 samples/s · ETA %7")
-                               .arg(e.epoch + 1)
-                               .arg(epochsPlanned_)
-                               .arg(e.step + 1)
-                               .arg(total)
-                               .arg(lossPlot_->lastSmoothed(), 0, 'f', 4)
-                               .arg(std::lround(e.samplesPerSec))
-                               .arg(formatDuration(e.etaSeconds)));
+                                        .arg(e.epoch + 1)
+                                        .arg(std::max(epochsPlanned_, e.epoch + 1))
+                                        .arg(e.step + 1)
+                                        .arg(std::max(total, e.step + 1))
+                                        .arg(lossPlot_->lastSmoothed(), 0, 'f', 4)
+                                        .arg(std::lround(e.samplesPerSec))
+                                        .arg(formatDuration(e.etaSeconds)));
   }
   lossPlot_->replot(QCustomPlot::rpQueuedReplot);
-  if (!batch.epochs.empty()) accuracyPlot_->replot(QCustomPlot::rpQueuedReplot);
+  if (!batch.epochs.empty()) epochPlot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void TrainingPanel::refreshNow() {
   drain();
   lossPlot_->replot();
-  accuracyPlot_->replot();
+  epochPlot_->replot();
 }
 
 void TrainingPanel::onFinished(bool ok, const QString& message) {
   refreshTimer_.stop();
   drain();  // the events of the last batches and epoch
   lossPlot_->replot(QCustomPlot::rpQueuedReplot);
-  accuracyPlot_->replot(QCustomPlot::rpQueuedReplot);
+  epochPlot_->replot(QCustomPlot::rpQueuedReplot);
   const TrainingOutcome* out = document_->lastTrainingOutcome();
+  progress_->setRange(0, 1000);
   if (!ok) {
-    progressText_->setText(QStringLiteral("<span style='color:#b00020'>%1</span>")
-                               .arg(message.toHtmlEscaped()));
-    result_->setText(tr("Training failed; the model keeps its previous weights."));
+    showMessage(message.isEmpty() ? tr("The run failed.") : message);
+    progressText_->setText(tr("Run failed; the model keeps its previous weights and no run was added."));
   } else {
-    if (!out || !out->cancelled) progress_->setValue(progress_->maximum());
-    progressText_->setText(message);
-    if (out && out->finalValidation) {
-      result_->setText(tr("<b>Test accuracy: %1 %</b><br>test loss %2 on %3 samples")
-                           .arg(100 * out->finalValidation->accuracy, 0, 'f', 2)
-                           .arg(out->finalValidation->loss, 0, 'f', 4)
-                           .arg(out->finalValidation->samples));
-    } else {
-      result_->setText(tr("Trained (no validation data)."));
-    }
+    const bool cancelled = out && out->cancelled;
+    if (!cancelled) progress_->setValue(progress_->maximum());
+    progressText_->setText(cancelled ? tr("Stopped; the run keeps the weights it reached. %1").arg(message)
+                                     : message);
   }
   updateButtons();
+}
+
+void TrainingPanel::onRunAdded(int id) {
+  const project::Run* run = document_->run(id);
+  if (!run) return;
+  lastRunId_ = id;
+  const project::RunMetrics& m = run->metrics;
+  QString text = tr("<b>%1</b><table>"
+                    "<tr><td>Float:</td><td align='right'>%2</td></tr>"
+                    "<tr><td>Fake quant:</td><td align='right'>%3</td></tr>"
+                    "<tr><td>Integer:</td><td align='right'>%4</td></tr></table>")
+                     .arg(QString::fromStdString(run->name).toHtmlEscaped(), percent(m.floatAccuracy),
+                          percent(m.fakeQuantAccuracy), percent(m.integerAccuracy));
+  if (m.samples > 0) text += tr("on %1 test samples").arg(m.samples);
+  if (m.floatWeightBytes > 0)
+    text += tr("<br>weights %1 KiB (float %2 KiB)")
+                .arg(double(m.weightBytes) / 1024, 0, 'f', 1)
+                .arg(double(m.floatWeightBytes) / 1024, 0, 'f', 1);
+  if (!m.integerError.empty())
+    text += QStringLiteral("<br><small>%1</small>").arg(QString::fromStdString(m.integerError).toHtmlEscaped());
+  result_->setText(text);
 }
 
 }  // namespace qat::ui
