@@ -4,28 +4,55 @@
 #include <QUndoStack>
 
 #include <algorithm>
+#include <cmath>
 
-#include "engine/data/idx_reader.h"
 #include "engine/io/keras_model.h"
 #include "engine/models/builtin.h"
 #include "engine/train/defaults.h"
+#include "ui/config_commands.h"
 
 namespace qat::ui {
+namespace {
+
+QString fromStd(const std::string& s) { return QString::fromStdString(s); }
+
+quant::SchemeOptions presetScheme(QuantPreset p) {
+  quant::SchemeOptions s;
+  switch (p) {
+    case QuantPreset::W4A8: s = *quant::schemeFromName("w4a8"); break;
+    case QuantPreset::W8A16: s = *quant::schemeFromName("w8a16"); break;
+    default: break;  // Default8 (Float does not use a scheme)
+  }
+  return s;
+}
+
+}  // namespace
+
+QString presetName(QuantPreset p) {
+  switch (p) {
+    case QuantPreset::Default8: return QObject::tr("Default 8-bit");
+    case QuantPreset::W4A8: return QStringLiteral("W4A8");
+    case QuantPreset::W8A16: return QStringLiteral("W8A16");
+    case QuantPreset::Float: return QObject::tr("Float");
+  }
+  return {};
+}
 
 ProjectDocument::ProjectDocument(QObject* parent)
     : QObject(parent), undoStack_(new QUndoStack(this)), controller_(new TrainingController(this)) {
   connect(controller_, &TrainingController::started, this, &ProjectDocument::trainingStarted);
-  connect(controller_, &TrainingController::pausedChanged, this,
-          &ProjectDocument::trainingPausedChanged);
-  connect(controller_, &TrainingController::finished, this, &ProjectDocument::onTrainingFinished);
+  connect(controller_, &TrainingController::pausedChanged, this, &ProjectDocument::trainingPausedChanged);
+  connect(controller_, &TrainingController::finished, this, &ProjectDocument::onWorkerFinished);
 }
 
-// The worker only touches its own model copy and the shared data sets (which it keeps
+// The worker only touches its own copies and the shared data sets (which it keeps
 // alive), but join it first anyway so no run outlives the document that started it.
 ProjectDocument::~ProjectDocument() {
   delete controller_;  // cancels and joins
   controller_ = nullptr;
 }
+
+// ---- model ----------------------------------------------------------------------------
 
 bool ProjectDocument::newFromBuiltin(const QString& name, quint64 seed, QString* error) {
   if (isTraining()) {
@@ -34,11 +61,11 @@ bool ProjectDocument::newFromBuiltin(const QString& name, quint64 seed, QString*
   }
   auto made = makeBuiltinModel(name.toStdString(), seed);
   if (!made.ok()) {
-    if (error) *error = QString::fromStdString(made.error().message);
+    if (error) *error = fromStd(made.error().message);
     return false;
   }
-  auto model = std::make_unique<Model>(std::move(made.value()));
-  LossSpec loss = defaultLossFor(*model);
+  Model model = std::move(made.value());
+  LossSpec loss = defaultLossFor(model);
   setModel(std::move(model), name, QStringLiteral("builtin:") + name, loss, {});
   return true;
 }
@@ -50,139 +77,260 @@ bool ProjectDocument::openKerasModel(const QString& h5Path, const QString& archi
   }
   auto file = loadKerasFile(h5Path.toStdString(), architectureJson.toStdString());
   if (!file.ok()) {
-    if (error) *error = QString::fromStdString(file.error().message);
+    if (error) *error = fromStd(file.error().message);
     return false;
   }
-  auto model = std::make_unique<Model>(std::move(file->model));
-  LossSpec loss = defaultLossFor(*model);
+  Model model = std::move(file->model);
+  LossSpec loss = defaultLossFor(model);
   if (file->training) {
     // As qat-cli train: the file's compile() set-up is the default.
     if (auto kind = lossFromName(file->training->loss)) loss = {*kind, file->training->fromLogits};
     TrainingSettings s = settings_;
     if (auto opt = optimizerFromName(file->training->optimizer)) s.optimizer = *opt;
-    if (file->training->learningRate && *file->training->learningRate > 0) s.learningRate = *file->training->learningRate;
+    if (file->training->learningRate && *file->training->learningRate > 0)
+      s.learningRate = *file->training->learningRate;
     setTrainingSettings(s);
   }
   QStringList warnings;
-  for (const std::string& w : file->warnings) warnings << QString::fromStdString(w);
+  for (const std::string& w : file->warnings) warnings << fromStd(w);
   setModel(std::move(model), QFileInfo(h5Path).fileName(), h5Path, loss, warnings);
   return true;
 }
 
-void ProjectDocument::setModel(std::unique_ptr<Model> model, const QString& name, const QString& source,
-                               LossSpec loss, QStringList warnings) {
-  model_ = std::move(model);
-  modelName_ = name;
-  modelSource_ = source;
+void ProjectDocument::setModel(Model model, const QString& name, const QString& source, LossSpec loss,
+                               QStringList warnings) {
+  project::DataRef data = project_.data;  // the loaded data stays
+  project_ = project::Project{};
+  project_.model = std::move(model);
+  project_.modelName = name.toStdString();
+  project_.modelSource = source.toStdString();
+  project_.data = std::move(data);
+  hasModel_ = true;
   modelWarnings_ = std::move(warnings);
   loss_ = loss;
+  nodeInfo_.clear();
+  for (int n = 0; n < project_.model.size(); ++n) nodeInfo_.push_back(quant::classifyNode(project_.model, n));
+  resetConfig();
+  selection_.clear();
+  activeRunId_ = 0;
   lastOutcome_.reset();
   undoStack_->clear();
+  projectPath_.clear();
+  emit projectPathChanged(projectPath_);
+  setModified(false);
   emit modelChanged();
+  emit quantizeConfigChanged({});
+  emit selectionChanged();
+  emit activeRunChanged(0);
+}
+
+// tfmot's quantize_model default: the 8-bit scheme over every layer it supports.
+void ProjectDocument::resetConfig() {
+  auto r = quant::makeSchemeConfig(project_.model, quant::SchemeOptions{}, {}, /*skipUnsupported=*/true);
+  project_.config = r.ok() ? std::move(r->config) : quant::QuantizeConfig{};
 }
 
 qint64 ProjectDocument::parameterCount() const {
-  return model_ ? static_cast<qint64>(model_->paramCount()) : 0;
+  return hasModel_ ? static_cast<qint64>(project_.model.paramCount()) : 0;
 }
 
-void ProjectDocument::setData(std::shared_ptr<const Dataset> train,
-                              std::shared_ptr<const Dataset> validation) {
-  train_ = std::move(train);
-  validation_ = std::move(validation);
-  emit dataChanged();
+int ProjectDocument::nodeOfLayer(const QString& layer) const {
+  return hasModel_ ? project_.model.find(layer.toStdString()) : -1;
 }
 
-QString ProjectDocument::fashionMnistDir() { return QStringLiteral(QAT_FASHION_MNIST_DIR); }
+QString ProjectDocument::layerName(int node) const { return fromStd(project_.model.node(node).layer->name()); }
 
-bool ProjectDocument::loadFashionMnist(QString* error, const QString& dir) {
-  const std::string d = dir.toStdString();
-  auto train = qat::loadFashionMnist(d, true, Normalization::scale01());
-  auto test = train.ok() ? qat::loadFashionMnist(d, false, Normalization::scale01()) : train;
-  if (!train.ok() || !test.ok()) {
-    if (error) {
-      *error = tr("Fashion-MNIST could not be loaded from %1:\n%2\n\n"
-                  "Install the Debian package dataset-fashion-mnist "
-                  "(sudo apt install dataset-fashion-mnist).")
-                   .arg(dir, QString::fromStdString((train.ok() ? test : train).error().message));
-    }
-    return false;
-  }
-  setData(std::make_shared<const Dataset>(std::move(train.value())),
-          std::make_shared<const Dataset>(std::move(test.value())));
-  return true;
+QString ProjectDocument::layerClass(int node) const {
+  return QString::fromLatin1(opTypeName(project_.model.node(node).layer->op()));
 }
 
-void ProjectDocument::setTrainingSettings(const TrainingSettings& s) {
-  if (s == settings_) return;
-  settings_ = s;
-  emit trainingSettingsChanged();
-}
+// ---- quantize config --------------------------------------------------------------------
 
-QString ProjectDocument::trainingBlocker() const {
-  if (!model_) return tr("Open a model first (File ▸ Open Model… or File ▸ New from example).");
-  if (!train_ || train_->size() == 0) return tr("No training data is loaded.");
-  const Model& m = *model_;
-  if (m.inputs().size() != 1 || m.outputs().size() != 1)
-    return tr("Training needs a model with one input and one output; this model has %1 inputs and %2 outputs.")
-        .arg(m.inputs().size())
-        .arg(m.outputs().size());
-  const Shape& want = m.node(m.inputs()[0]).shape;
-  const Shape got = train_->sampleShape();
-  if (got != want)
-    return tr("This model cannot be trained on the loaded data: its input '%1' expects samples of shape %2, "
-              "but the training data (%3) has samples of shape %4.")
-        .arg(QString::fromStdString(m.node(m.inputs()[0]).layer->name()), QString::fromStdString(want.str()),
-             QString::fromStdString(train_->source), QString::fromStdString(got.str()));
-  const bool classifier = loss_.kind == LossKind::SparseCategoricalCrossentropy ||
-                          loss_.kind == LossKind::CategoricalCrossentropy;
-  if (!classifier && train_->hasLabels())
-    return tr("This model's loss (%1) needs float targets, but the training data has class labels.")
-        .arg(QString::fromUtf8(lossName(loss_.kind).data(), static_cast<qsizetype>(lossName(loss_.kind).size())));
-  const int outputs = m.node(m.outputs()[0]).shape.back();
-  if (train_->hasLabels() && train_->numClasses > outputs)
-    return tr("This model's output has %1 values per sample, but the training data has %2 classes.")
-        .arg(outputs)
-        .arg(train_->numClasses);
-  return {};
-}
-
-bool ProjectDocument::startTraining(QString* error) {
-  auto fail = [&](QString message) {
-    if (error) *error = std::move(message);
+bool ProjectDocument::canQuantize(int node, QString* reason) const {
+  auto say = [&](QString why) {
+    if (reason) *reason = std::move(why);
     return false;
   };
-  if (QString blocker = trainingBlocker(); !blocker.isEmpty()) return fail(blocker);
-  if (isTraining()) return fail(tr("A training run is already going."));
-  if (settings_.epochs < 1 || settings_.batchSize < 1 || !(settings_.learningRate > 0))
-    return fail(tr("Epochs, batch size and learning rate must be positive."));
-  if (!controller_->start(*model_, train_, validation_, settings_, loss_))
-    return fail(tr("The training worker could not be started."));
+  if (!hasModel_ || node < 0 || node >= project_.model.size()) return say(tr("No such layer."));
+  const quant::NodeQuantInfo& info = nodeInfo_[size_t(node)];
+  switch (info.role) {
+    case quant::QuantRole::Unsupported: return say(fromStd(info.reason));
+    case quant::QuantRole::Input:
+      return say(tr("Model inputs are quantized by the input quantizer; there is nothing to tick here."));
+    case quant::QuantRole::PassThrough:
+      return say(tr("%1 only passes already quantized values through; it has nothing to quantize.")
+                     .arg(layerClass(node)));
+    default: break;
+  }
+  if (reason) reason->clear();
   return true;
 }
 
-void ProjectDocument::stopTraining() { controller_->cancel(); }
+const quant::LayerQuantConfig* ProjectDocument::layerConfig(int node) const {
+  auto it = project_.config.layers.find(project_.model.node(node).layer->name());
+  return it == project_.config.layers.end() ? nullptr : &it->second;
+}
 
-void ProjectDocument::setTrainingPaused(bool paused) { controller_->setPaused(paused); }
+bool ProjectDocument::isQuantized(int node) const {
+  if (!canQuantize(node)) return false;
+  const quant::LayerQuantConfig* c = layerConfig(node);
+  return c && c->quantize;
+}
 
-void ProjectDocument::onTrainingFinished() {
-  TrainingOutcome outcome = controller_->takeOutcome();
-  if (outcome.ok && outcome.model && model_) {
-    // Same architecture (the worker trained a clone), so parameters line up one to one.
-    std::vector<Param*> dst = model_->params();
-    std::vector<Param*> src = outcome.model->params();
-    QAT_ASSERT(dst.size() == src.size());
-    for (size_t i = 0; i < dst.size(); ++i) {
-      QAT_ASSERT(dst[i]->value.size() == src[i]->value.size());
-      std::copy_n(src[i]->value.data(), src[i]->value.size(), dst[i]->value.data());
+QString ProjectDocument::bitBadge(int node) const {
+  if (!canQuantize(node)) return nodeInfo_.empty() || nodeInfo_[size_t(node)].role != quant::QuantRole::Unsupported
+                                     ? QString()
+                                     : QStringLiteral("float");
+  const quant::LayerQuantConfig* c = layerConfig(node);
+  if (!c || !c->quantize) return QStringLiteral("float");
+  int wbits = 0;
+  for (const auto& [name, spec] : c->weights) wbits = std::max(wbits, spec.bits);
+  QStringList parts;
+  if (wbits > 0) parts << QStringLiteral("W%1").arg(wbits);
+  if (c->output) parts << QStringLiteral("A%1").arg(c->output->bits);
+  return parts.isEmpty() ? QStringLiteral("—") : parts.join(QLatin1Char('/'));
+}
+
+quant::LayerQuantConfig ProjectDocument::presetConfig(int node, QuantPreset preset) const {
+  const std::string& name = project_.model.node(node).layer->name();
+  quant::LayerQuantConfig out;
+  if (preset != QuantPreset::Float) {
+    // The scheme over the whole model, so the layout rules (quantizer after a fused ReLU,
+    // none between a conv and its BN) come out as they would for the whole model.
+    auto r = quant::makeSchemeConfig(project_.model, presetScheme(preset), {}, true);
+    if (r.ok()) {
+      auto it = r->config.layers.find(name);
+      if (it != r->config.layers.end()) return it->second;
+    }
+    return out;
+  }
+  if (const quant::LayerQuantConfig* c = layerConfig(node)) out = *c;
+  out.quantize = false;
+  return out;
+}
+
+void ProjectDocument::pushConfig(quant::QuantizeConfig next, const QList<int>& nodes, const QString& text) {
+  if (next == project_.config) return;
+  undoStack_->push(new ConfigCommand(this, project_.config, std::move(next), nodes, text));
+}
+
+void ProjectDocument::applyConfig(const quant::QuantizeConfig& config, const QList<int>& nodes) {
+  project_.config = config;
+  setModified(true);
+  emit quantizeConfigChanged(nodes);
+}
+
+void ProjectDocument::setQuantized(const QList<int>& nodes, bool on) {
+  quant::QuantizeConfig next = project_.config;
+  QList<int> changed;
+  for (int n : nodes) {
+    if (!canQuantize(n)) continue;
+    const std::string& name = project_.model.node(n).layer->name();
+    auto it = next.layers.find(name);
+    if (it == next.layers.end()) {
+      if (!on) continue;
+      // Never configured: the scheme's entry (the user's own specs are kept otherwise).
+      auto scheme = quant::schemeFromName(next.scheme);
+      auto r = quant::makeSchemeConfig(project_.model, scheme.ok() ? *scheme : quant::SchemeOptions{}, {}, true);
+      if (!r.ok() || !r->config.layers.count(name)) continue;
+      it = next.layers.emplace(name, r->config.layers.at(name)).first;
+    }
+    it->second.quantize = on;
+    changed << n;
+  }
+  const QString what = changed.size() == 1 ? layerName(changed[0]) : tr("%n layers", nullptr, int(changed.size()));
+  pushConfig(std::move(next), changed, (on ? tr("Quantize %1") : tr("Keep %1 in float")).arg(what));
+}
+
+void ProjectDocument::applyPreset(const QList<int>& nodes, QuantPreset preset) {
+  std::map<std::string, quant::LayerQuantConfig> changes;
+  for (int n : nodes)
+    if (canQuantize(n)) changes[project_.model.node(n).layer->name()] = presetConfig(n, preset);
+  setLayerConfigs(changes, tr("Preset %1").arg(presetName(preset)));
+}
+
+void ProjectDocument::setLayerConfigs(const std::map<std::string, quant::LayerQuantConfig>& changes,
+                                      const QString& text) {
+  quant::QuantizeConfig next = project_.config;
+  QList<int> nodes;
+  for (const auto& [name, c] : changes) {
+    next.layers[name] = c;
+    if (int n = project_.model.find(name); n >= 0) nodes << n;
+  }
+  pushConfig(std::move(next), nodes, text);
+}
+
+void ProjectDocument::setBnMode(quant::BnMode mode) {
+  quant::QuantizeConfig next = project_.config;
+  next.bnMode = mode;
+  pushConfig(std::move(next), {}, tr("BatchNorm mode %1").arg(fromStd(std::string(quant::bnModeName(mode)))));
+}
+
+void ProjectDocument::setFreezeBnStep(long step) {
+  quant::QuantizeConfig next = project_.config;
+  next.freezeBnStep = step;
+  pushConfig(std::move(next), {}, tr("Freeze BatchNorm at step %1").arg(step));
+}
+
+void ProjectDocument::setQuantizeConfig(const quant::QuantizeConfig& config, const QString& text) {
+  pushConfig(config, {}, text);
+}
+
+QList<QList<int>> ProjectDocument::fusedGroups() const {
+  QList<QList<int>> out;
+  if (!hasModel_) return out;
+  for (const auto& g : quant::fusedGroups(project_.model)) out << QList<int>(g.begin(), g.end());
+  return out;
+}
+
+// ---- selection ------------------------------------------------------------------------------
+
+void ProjectDocument::setSelectedNodes(QList<int> nodes) {
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  if (nodes == selection_) return;
+  selection_ = std::move(nodes);
+  emit selectionChanged();
+}
+
+QList<int> ProjectDocument::nodesOfClass(const QString& className) const {
+  QList<int> out;
+  if (!hasModel_) return out;
+  for (int n = 0; n < project_.model.size(); ++n)
+    if (nodeInfo_[size_t(n)].role != quant::QuantRole::Input && layerClass(n) == className) out << n;
+  return out;
+}
+
+QStringList ProjectDocument::layerClasses() const {
+  QStringList out;
+  if (!hasModel_) return out;
+  for (int n = 0; n < project_.model.size(); ++n)
+    if (nodeInfo_[size_t(n)].role != quant::QuantRole::Input) out << layerClass(n);
+  out.removeDuplicates();
+  out.sort();
+  return out;
+}
+
+// Weights at their configured bit widths; biases, BN parameters and float layers at 32.
+ProjectDocument::SizeEstimate ProjectDocument::sizeEstimate() const {
+  SizeEstimate e;
+  if (!hasModel_) return e;
+  double bits = 0;
+  for (int n = 0; n < project_.model.size(); ++n) {
+    const quant::LayerQuantConfig* c = isQuantized(n) ? layerConfig(n) : nullptr;
+    for (const Param* p : project_.model.node(n).layer->params()) {
+      const auto count = static_cast<double>(p->value.size());
+      e.floatBytes += static_cast<qint64>(count) * 4;
+      int b = 32;
+      if (c) {
+        auto it = c->weights.find(p->name);
+        if (it != c->weights.end()) b = it->second.bits;
+      }
+      bits += count * b;
     }
   }
-  const bool ok = outcome.ok;
-  const QString message = outcome.message;
-  const bool changed = ok && outcome.summary.steps > 0;
-  outcome.model.reset();
-  lastOutcome_ = std::move(outcome);
-  if (changed) emit weightsChanged();
-  emit trainingFinished(ok, message);
+  e.quantizedBytes = static_cast<qint64>(std::ceil(bits / 8));
+  return e;
 }
 
 }  // namespace qat::ui

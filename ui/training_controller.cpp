@@ -67,24 +67,24 @@ TrainingController::~TrainingController() {
   }
 }
 
-TrainConfig TrainingController::makeConfig(const TrainingSettings& s) {
+TrainConfig TrainingController::makeConfig(const TrainingSettings& s, const LossSpec& loss, long stepsPerEpoch) {
   TrainConfig c;
   c.epochs = s.epochs;
   c.batchSize = s.batchSize;
   c.seed = s.seed;
   c.shuffle = true;
-  // Built-in models end in logits (engine/models/builtin.h).
-  c.loss = LossSpec{LossKind::SparseCategoricalCrossentropy, true};
+  c.loss = loss;
   c.optimizer.kind = s.optimizer;
   c.optimizer.learningRate = static_cast<float>(s.learningRate);
   if (s.optimizer == OptimizerKind::AdamW) c.optimizer.weightDecay = 0.004f;  // Keras default
+  c.schedule.kind = s.schedule;
+  // Step: ×0.1 once per epoch; Cosine: decays over the whole run (no warm-up).
+  c.schedule.stepSize = static_cast<int>(std::max<long>(1, stepsPerEpoch));
   return c;
 }
 
-bool TrainingController::start(const Model& model, std::shared_ptr<const Dataset> train,
-                               std::shared_ptr<const Dataset> validation,
-                               const TrainingSettings& settings, std::optional<LossSpec> loss) {
-  if (thread_ || !train) return false;
+bool TrainingController::start(TrainingJob job, long totalSteps) {
+  if (thread_ || !job) return false;
   cancel_.store(false);
   {
     std::lock_guard lock(pauseMutex_);
@@ -92,68 +92,20 @@ bool TrainingController::start(const Model& model, std::shared_ptr<const Dataset
   }
   queue_.clear();
   outcome_ = TrainingOutcome{};
-
-  const long n = settings.maxTrainSamples > 0
-                     ? std::min<long>(settings.maxTrainSamples, static_cast<long>(train->size()))
-                     : static_cast<long>(train->size());
-  const long bs = std::max<long>(1, std::min<long>(settings.batchSize, n));
-  totalSteps_ = n > 0 ? (n + bs - 1) / bs * settings.epochs : 0;
+  totalSteps_ = totalSteps;
 
   // OpenMP's thread count is a per-thread setting: hand the GUI thread's value on.
   const int engineThreads = threadCount();
-  thread_ = QThread::create([this, m = model.clone(), train = std::move(train),
-                             validation = std::move(validation), settings, loss, engineThreads]() mutable {
-    runJob(std::move(m), std::move(train), std::move(validation), settings, loss, engineThreads);
+  thread_ = QThread::create([this, job = std::move(job), engineThreads]() {
+    setThreadCount(engineThreads);
+    Observer observer(*this);
+    outcome_ = job(observer, cancel_);
   });
   thread_->setObjectName(QStringLiteral("qat-training"));
   connect(thread_, &QThread::finished, this, &TrainingController::onThreadFinished);
   thread_->start();
   emit started();
   return true;
-}
-
-void TrainingController::runJob(Model model, std::shared_ptr<const Dataset> train,
-                                std::shared_ptr<const Dataset> validation,
-                                TrainingSettings settings, std::optional<LossSpec> loss,
-                                int engineThreads) {
-  setThreadCount(engineThreads);
-  TrainingOutcome out;
-  Dataset limited;
-  const Dataset* trainData = train.get();
-  if (settings.maxTrainSamples > 0 && static_cast<size_t>(settings.maxTrainSamples) < train->size()) {
-    limited = subset(*train, static_cast<size_t>(settings.maxTrainSamples));
-    trainData = &limited;
-  }
-  TrainConfig config = makeConfig(settings);
-  if (loss) config.loss = *loss;
-  Trainer trainer(model, config);
-  Observer observer(*this);
-  auto result = trainer.fit(*trainData, validation.get(), &observer, &cancel_);
-  if (!result.ok()) {
-    out.ok = false;
-    out.message = QString::fromStdString(result.error().message);
-  } else {
-    out.ok = true;
-    out.summary = std::move(result.value());
-    out.cancelled = out.summary.cancelled;
-    // A cancelled epoch was not validated: evaluate the weights the run ended with, so
-    // the panel can report the accuracy of the model the document now holds.
-    if (validation) {
-      if (!out.summary.epochs.empty() && out.summary.epochs.back().validation && !out.cancelled) {
-        out.finalValidation = out.summary.epochs.back().validation;
-      } else if (out.summary.steps > 0) {
-        auto v = trainer.evaluate(*validation);
-        if (v.ok()) out.finalValidation = v.value();
-      }
-    }
-    out.message = (out.cancelled ? tr("Stopped after %1 steps (%2 s, %3 samples/s).")
-                                 : tr("Trained %1 steps in %2 s (%3 samples/s)."))
-                      .arg(out.summary.steps)
-                      .arg(out.summary.seconds, 0, 'f', 1)
-                      .arg(std::lround(out.summary.samplesPerSec));
-    out.model = std::move(model);
-  }
-  outcome_ = std::move(out);
 }
 
 void TrainingController::cancel() {

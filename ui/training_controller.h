@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/graph/model.h"
+#include "engine/project/pipeline.h"
 #include "engine/train/trainer.h"
 
 class QThread;
@@ -57,26 +59,35 @@ class MetricsQueue {
   Batch pending_;
 };
 
-// What the user chose in the training panel; becomes a TrainConfig per run.
+// What the user chose in the training panel; becomes a project::RunRequest per run.
 struct TrainingSettings {
+  project::RunKind kind = project::RunKind::Float;  // what Run ▸ Train starts
   int epochs = 5;
   int batchSize = 64;
   double learningRate = 1e-3;
   OptimizerKind optimizer = OptimizerKind::Adam;
+  ScheduleKind schedule = ScheduleKind::Constant;  // Cosine: to 0 over the run; Step: ×0.1 each epoch
   quint64 seed = 42;
-  int maxTrainSamples = 0;  // 0: the whole training set
+  int maxTrainSamples = 0;     // 0: the whole training set
+  int calibrationBatches = 32; // PTQ / QAT: calibration batches before training
+  int evaluationSamples = 0;   // test samples each run is evaluated on (0: all)
   bool operator==(const TrainingSettings&) const = default;
 };
 
-// Result of one run, available after finished().
+// Result of one job, available after finished().
 struct TrainingOutcome {
   bool ok = false;
   bool cancelled = false;
   QString message;             // the engine's error (e.g. a NaN loss) or a short summary
   TrainSummary summary;
   std::optional<EvalResult> finalValidation;  // the model as it ended, on the validation set
-  std::optional<Model> model;  // the trained copy (absent on error)
+  std::optional<project::RunResult> run;      // a run job's result (absent on error)
+  std::vector<project::Run> evaluated;        // an evaluation job's refreshed / new runs
 };
+
+// A job runs on the worker thread with the controller's observer (metrics queue, pause)
+// and cancel flag, and returns its outcome.
+using TrainingJob = std::function<TrainingOutcome(TrainObserver& observer, const std::atomic<bool>& cancel)>;
 
 class TrainingController : public QObject {
   Q_OBJECT
@@ -84,11 +95,9 @@ class TrainingController : public QObject {
   explicit TrainingController(QObject* parent = nullptr);
   ~TrainingController() override;  // cancels and joins a running worker
 
-  // Starts a run on a copy of `model`. Returns false (and emits nothing) if a run is
-  // already going. `validation` may be null. `loss` defaults to makeConfig's.
-  bool start(const Model& model, std::shared_ptr<const Dataset> train,
-             std::shared_ptr<const Dataset> validation, const TrainingSettings& settings,
-             std::optional<LossSpec> loss = std::nullopt);
+  // Starts `job` on the worker thread. totalSteps: optimizer steps it will take (for the
+  // progress bar; 0 when unknown). Returns false (and emits nothing) if a job is going.
+  bool start(TrainingJob job, long totalSteps);
   void cancel();
   void setPaused(bool paused);
   bool isRunning() const { return thread_ != nullptr; }
@@ -100,7 +109,9 @@ class TrainingController : public QObject {
   // Moves the outcome of the last finished run out; call from a finished() handler.
   TrainingOutcome takeOutcome();
 
-  static TrainConfig makeConfig(const TrainingSettings& s);
+  // The engine's training set-up for the settings: loss, optimizer, schedule over
+  // `stepsPerEpoch` steps per epoch.
+  static TrainConfig makeConfig(const TrainingSettings& s, const LossSpec& loss, long stepsPerEpoch);
 
  signals:
   void started();
@@ -110,9 +121,6 @@ class TrainingController : public QObject {
  private:
   class Observer;
   void onThreadFinished();
-  void runJob(Model model, std::shared_ptr<const Dataset> train,
-              std::shared_ptr<const Dataset> validation, TrainingSettings settings,
-              std::optional<LossSpec> loss, int engineThreads);
 
   MetricsQueue queue_;
   std::atomic<bool> cancel_{false};

@@ -161,6 +161,25 @@ QuantizerSpec schemeWeightSpec(const SchemeOptions& s, bool perAxis) {
   return q;
 }
 
+std::vector<std::vector<int>> fusedGroups(const Model& model) {
+  const auto consumers = model.consumers();
+  auto onlyConsumer = [&](int node) { return consumers[size_t(node)].size() == 1 ? consumers[size_t(node)][0] : -1; };
+  std::vector<std::vector<int>> groups;
+  for (int n = 0; n < model.size(); ++n) {
+    const Layer& l = *model.node(n).layer;
+    if (!isWeighted(l.op()) || inLayerActivation(l) != ActivationFn::Linear) continue;
+    std::vector<int> group{n};
+    int next = onlyConsumer(n);
+    if (next >= 0 && model.node(next).layer->op() == OpType::BatchNormalization) {
+      group.push_back(next);
+      next = onlyConsumer(next);
+    }
+    if (next >= 0 && isFusableRelu(*model.node(next).layer)) group.push_back(next);
+    if (group.size() > 1) groups.push_back(std::move(group));
+  }
+  return groups;
+}
+
 QuantizerSpec schemeActivationSpec(const SchemeOptions& s) {
   QuantizerSpec q;
   q.type = "MovingAverage";

@@ -77,6 +77,12 @@ struct SchemeResult {
 Expected<SchemeResult> makeSchemeConfig(const Model& model, const SchemeOptions& scheme,
                                         const LayerSelection& selection = {}, bool skipUnsupported = false);
 
+// Chains the export (and fold mode) fuse into one op: a weighted layer with a linear
+// activation whose only consumer is a BatchNormalization, optionally followed by a ReLU /
+// Activation(relu|relu6) that is the BN's only consumer; also weighted → ReLU without BN.
+// Node ids in order; for the graph view's groups.
+std::vector<std::vector<int>> fusedGroups(const Model& model);
+
 // The default weight / activation quantizer specs of a scheme (for the GUI's presets).
 QuantizerSpec schemeWeightSpec(const SchemeOptions& s, bool perAxis);
 QuantizerSpec schemeActivationSpec(const SchemeOptions& s);
