@@ -1,4 +1,5 @@
 #include "engine/io/hdf5_util.h"
+#include "engine/io/hdf5_internal.h"
 
 #include <hdf5.h>
 
@@ -12,8 +13,6 @@ namespace qat::h5 {
 
 static_assert(std::is_same_v<hid_t, int64_t>, "hdf5_util.h assumes hid_t is int64_t (HDF5 >= 1.10)");
 
-namespace {
-
 // HDF5 prints its error stack to stderr by default; we report errors ourselves. The
 // setting is per thread in thread-safe builds, so every entry point calls this.
 void silence() {
@@ -23,6 +22,8 @@ void silence() {
     done = true;
   }
 }
+
+namespace {
 
 struct StackTop {
   std::string minor, desc;
@@ -40,8 +41,8 @@ herr_t firstError(unsigned, const H5E_error2_t* e, void* data) {
   return 0;
 }
 
-// The innermost message on this thread's HDF5 error stack (then clears the stack):
-// " (HDF5: file signature not found)", or "" when the stack is empty.
+}  // namespace
+
 std::string hdf5Detail() {
   StackTop top;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, firstError, &top);
@@ -52,6 +53,8 @@ std::string hdf5Detail() {
     msg += (msg.empty() ? "" : ": ") + top.desc;
   return msg.empty() ? std::string() : " (HDF5: " + msg + ")";
 }
+
+namespace {
 
 std::string joinPath(const std::string& base, const std::string& child) {
   if (child.empty()) return base;
@@ -279,6 +282,25 @@ Status Group::readFloats(const std::string& relPath, float* dst, uint64_t count)
   return {};
 }
 
+Status Group::readBytes(const std::string& relPath, uint8_t* dst, uint64_t count) const {
+  silence();
+  Handle ds;
+  auto dims = openNumeric(*this, relPath, ds);
+  if (!dims.ok()) return dims.error();
+  Handle type(H5Dget_type(ds.get()));
+  if (!type.valid()) return error("cannot read the dataset's type" + hdf5Detail(), relPath);
+  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1)
+    return error("dataset does not hold bytes (8-bit integers)", relPath);
+  uint64_t n = 1;
+  for (uint64_t d : *dims) n *= d;
+  if (n != count)
+    return error("dataset holds " + std::to_string(n) + " bytes, expected " + std::to_string(count), relPath);
+  if (n == 0) return {};
+  if (H5Dread(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+    return error("cannot read the dataset's bytes (file damaged or truncated?)" + hdf5Detail(), relPath);
+  return {};
+}
+
 namespace {
 
 struct ListContext {
@@ -451,6 +473,21 @@ Status Group::writeFloats(const std::string& relPath, const std::vector<uint64_t
                        H5P_DEFAULT));
   if (!ds.valid()) return error("cannot create dataset" + hdf5Detail(), relPath);
   if (H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    return error("cannot write dataset" + hdf5Detail(), relPath);
+  if (!ds.close()) return error("cannot close dataset" + hdf5Detail(), relPath);
+  return {};
+}
+
+Status Group::writeBytes(const std::string& relPath, std::span<const uint8_t> bytes) const {
+  silence();
+  const hsize_t n = bytes.size();
+  Handle space(H5Screate_simple(1, &n, nullptr));
+  Handle lcpl = intermediateGroupsLcpl();
+  if (!space.valid() || !lcpl.valid()) return error("cannot create a dataspace" + hdf5Detail(), relPath);
+  Handle ds(H5Dcreate2(h_.get(), relPath.c_str(), H5T_STD_U8LE, space.get(), lcpl.get(), H5P_DEFAULT,
+                       H5P_DEFAULT));
+  if (!ds.valid()) return error("cannot create dataset" + hdf5Detail(), relPath);
+  if (n > 0 && H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0)
     return error("cannot write dataset" + hdf5Detail(), relPath);
   if (!ds.close()) return error("cannot close dataset" + hdf5Detail(), relPath);
   return {};

@@ -12,6 +12,7 @@
 // Sizes read from a file are never trusted for allocation: callers first ask for a
 // dataset's shape, check it against what they expect, then read into their own buffer.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,9 @@ class Group {
   // Reads a numeric dataset of any integer or float type, converted to float, into
   // dst, which must hold exactly `count` values (count must equal the dataset's size).
   Status readFloats(const std::string& relPath, float* dst, uint64_t count) const;
+  // Reads a dataset of 8-bit integers (e.g. a whole HDF5 file stored as bytes) into dst,
+  // which must hold exactly `count` bytes (ask datasetShape first).
+  Status readBytes(const std::string& relPath, uint8_t* dst, uint64_t count) const;
   // Every dataset below this group, depth first (at most `maxObjects` objects visited).
   Expected<std::vector<DatasetInfo>> listDatasets(size_t maxObjects = 1000000) const;
 
@@ -106,6 +110,8 @@ class Group {
   // created ("dense/kernel:0").
   Status writeFloats(const std::string& relPath, const std::vector<uint64_t>& dims,
                      const float* data) const;
+  // 1-D uint8 dataset at a relative path (missing intermediate groups are created).
+  Status writeBytes(const std::string& relPath, std::span<const uint8_t> bytes) const;
 
   int64_t id() const { return h_.get(); }
 
@@ -123,12 +129,21 @@ class File {
   static Expected<File> create(const std::string& path);
   // Opens an existing file for adding to it (callers keep writing to a temp name).
   static Expected<File> openReadWrite(const std::string& path);
+  // A new file held only in memory (HDF5's core driver without a backing file); `name`
+  // stands for it in messages. image() returns its bytes.
+  static Expected<File> createInMemory(const std::string& name);
+  // Opens a file image (the bytes of a whole HDF5 file) read-only in memory; the disk is
+  // not touched and the bytes are copied. `name` stands for it in messages.
+  static Expected<File> openImage(std::span<const uint8_t> image, const std::string& name);
 
   const std::string& path() const { return path_; }
   Expected<Group> root() const;
   // Flushes and closes; a failure here means the file may be incomplete. Every Group
   // obtained from the file must be destroyed first (refused otherwise).
   Status close();
+  // The bytes of the whole file as it stands now (flushed first), e.g. of a file made by
+  // createInMemory. Like close(), refused while a group or dataset of it is open.
+  Expected<std::vector<uint8_t>> image() const;
 
  private:
   File(Handle h, std::string path) : h_(std::move(h)), path_(std::move(path)) {}

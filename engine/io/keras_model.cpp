@@ -167,11 +167,11 @@ Status buildModel(const keras::KerasGraph& g, Model& m, std::vector<std::string>
   return m.build();
 }
 
-Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonPath) {
-  QAT_TRY(keras::checkNotZipArchive(h5Path));
-  auto file = h5::File::openRead(h5Path);
-  if (!file.ok()) return file.error();
-  auto root = file->root();
+// Reads the model from an open file (on disk or an in-memory image); messages name
+// file.path().
+Expected<KerasFile> readImpl(const h5::File& file, const std::string& jsonPath) {
+  const std::string& h5Path = file.path();
+  auto root = file.root();
   if (!root.ok()) return root.error();
   KerasFile out;
   auto version = optionalStringAttr(*root, "keras_version");
@@ -193,7 +193,7 @@ Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonP
   if (!graph.ok()) return inFile(h5Path, graph.error());
   out.warnings = graph->warnings;
   if (Status s = buildModel(graph.value(), out.model, out.warnings); !s.ok()) return inFile(h5Path, s.error());
-  QAT_TRY(loadWeights(file.value(), graph.value(), out.model));
+  QAT_TRY(loadWeights(file, graph.value(), out.model));
   if (out.backend == "theano") {
     convertTheanoKernels(out.model);
     out.warnings.push_back("saved with the Theano backend: Conv2D kernels were flipped to TensorFlow's "
@@ -208,6 +208,13 @@ Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonP
   }
   for (std::string& w : out.warnings) w = h5Path + ": " + w;
   return out;
+}
+
+Expected<KerasFile> loadImpl(const std::string& h5Path, const std::string& jsonPath) {
+  QAT_TRY(keras::checkNotZipArchive(h5Path));
+  auto file = h5::File::openRead(h5Path);
+  if (!file.ok()) return file.error();
+  return readImpl(file.value(), jsonPath);
 }
 
 Status writeContents(const h5::File& f, const Model& m, const Json& config, bool sequential) {
@@ -238,9 +245,11 @@ Status writeContents(const h5::File& f, const Model& m, const Json& config, bool
   return {};
 }
 
-Expected<KerasFile> loadGuarded(const std::string& h5Path, const std::string& architectureJsonPath) {
+// Runs `read`, turning the exceptions a damaged file can cause into Errors naming h5Path.
+template <class Read>
+Expected<KerasFile> guarded(const std::string& h5Path, Read&& read) {
   try {
-    return loadImpl(h5Path, architectureJsonPath);
+    return read();
   } catch (const std::bad_alloc&) {
     return makeError(h5Path + ": out of memory while loading the model (damaged file or a model too large)");
   } catch (const std::length_error&) {
@@ -248,6 +257,24 @@ Expected<KerasFile> loadGuarded(const std::string& h5Path, const std::string& ar
   } catch (const nlohmann::json::exception& e) {
     return makeError(h5Path + ": malformed model config: " + e.what());
   }
+}
+
+Expected<KerasFile> loadGuarded(const std::string& h5Path, const std::string& architectureJsonPath) {
+  return guarded(h5Path, [&] { return loadImpl(h5Path, architectureJsonPath); });
+}
+
+// Checks that `model` can be written as a Keras file; returns its model_config.
+Expected<Json> kerasConfigForSave(const Model& model) {
+  if (model.size() == 0) return makeError("the model is empty");
+  std::set<std::string> names;
+  for (int i = 0; i < model.size(); ++i) {
+    const Layer& l = *model.node(i).layer;
+    if (l.name().empty() || l.name().find('/') != std::string::npos || l.name() == "." || l.name() == "..")
+      return makeError("layer name '" + l.name() + "' cannot be a Keras/HDF5 name (empty or contains '/')");
+    if (!names.insert(l.name()).second) return makeError("two layers are named '" + l.name() + "'");
+    if (model.node(i).shape.rank() == 0) return makeError("the model is not built (call Model::build first)");
+  }
+  return keras::modelConfigFor(model);
 }
 
 }  // namespace
@@ -333,21 +360,20 @@ Expected<Model> loadKerasModel(const std::string& h5Path, const std::string& arc
   return std::move(f.value().model);
 }
 
+Expected<KerasFile> readKerasFile(const h5::File& file, const std::string& architectureJsonPath) {
+  return guarded(file.path(), [&] { return readImpl(file, architectureJsonPath); });
+}
+
+Status writeKerasModel(const Model& model, const h5::File& file) {
+  auto config = kerasConfigForSave(model);
+  if (!config.ok()) return config.error();
+  return writeContents(file, model, config.value(), config.value()["class_name"] == "Sequential");
+}
+
 Status saveKerasModel(const Model& model, const std::string& h5Path) {
   const std::string head = "Cannot save '" + h5Path + "': ";
-  if (model.size() == 0) return makeError(head + "the model is empty");
-  std::set<std::string> names;
-  for (int i = 0; i < model.size(); ++i) {
-    const Layer& l = *model.node(i).layer;
-    if (l.name().empty() || l.name().find('/') != std::string::npos || l.name() == "." || l.name() == "..")
-      return makeError(head + "layer name '" + l.name() + "' cannot be a Keras/HDF5 name (empty or contains '/')");
-    if (!names.insert(l.name()).second) return makeError(head + "two layers are named '" + l.name() + "'");
-    if (model.node(i).shape.rank() == 0) return makeError(head + "the model is not built (call Model::build first)");
-  }
-  auto config = keras::modelConfigFor(model);
-  if (!config.ok()) return makeError(head + config.error().message);
-  const bool sequential = config.value()["class_name"] == "Sequential";
-
+  // Checked before a temporary file is made.
+  if (auto config = kerasConfigForSave(model); !config.ok()) return makeError(head + config.error().message);
   const std::string tmp = temporaryPathNextTo(h5Path);
   auto fail = [&](const Error& e) {
     std::error_code ec;
@@ -357,7 +383,7 @@ Status saveKerasModel(const Model& model, const std::string& h5Path) {
   {
     auto f = h5::File::create(tmp);
     if (!f.ok()) return fail(f.error());
-    if (Status s = writeContents(f.value(), model, config.value(), sequential); !s.ok()) return fail(s.error());
+    if (Status s = writeKerasModel(model, f.value()); !s.ok()) return fail(s.error());
     if (Status s = f->close(); !s.ok()) return fail(s.error());
   }
   std::error_code ec;

@@ -27,6 +27,10 @@
 
 namespace qat {
 
+namespace h5 {
+class File;  // engine/io/hdf5_util.h
+}
+
 // What `training_config` says about how the model was compiled. Names are Keras'
 // snake_case function names ("categorical_crossentropy", "adam"), whether the file
 // stored a function name, an alias ("mse") or a serialised class (CategoricalCrossentropy).
@@ -62,6 +66,13 @@ KerasFileKind kerasFileKind(const std::string& h5Path);
 
 // The model must be built (Model::build) so parameter shapes are known.
 Status saveKerasModel(const Model& model, const std::string& h5Path);
+
+// The same on an open HDF5 file, on disk or in memory (h5::File::openImage /
+// createInMemory: a model kept inside a project file); messages name file.path().
+// readKerasFile does not run the isolation probe loadKerasFile does: callers reading
+// untrusted bytes probe first (process_guard.h). writeKerasModel writes into an empty file.
+Expected<KerasFile> readKerasFile(const h5::File& file, const std::string& architectureJsonPath = "");
+Status writeKerasModel(const Model& model, const h5::File& file);
 
 // Parses a training_config JSON text (exposed for tests and other importers).
 Expected<TrainingConfigInfo> parseKerasTrainingConfig(const std::string& json);

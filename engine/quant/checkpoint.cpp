@@ -5,6 +5,7 @@
 
 #include "engine/data/file_io.h"
 #include "engine/io/hdf5_util.h"
+#include "engine/io/process_guard.h"
 
 namespace qat::quant {
 namespace {
@@ -27,39 +28,34 @@ std::vector<int> stateParams(const QuantizedModel& q, int node) {
 
 std::string datasetName(int index, const Param& p) { return std::to_string(index) + "_" + p.name; }
 
-Status writeState(const std::string& file, const QuantizedModel& q) {
-  auto f = h5::File::openReadWrite(file);
-  if (!f.ok()) return f.error();
-  {
-    auto root = f->root();
-    if (!root.ok()) return root.error();
-    QAT_TRY(root->writeStringAttr(kVersionAttr, "1"));
-    QAT_TRY(root->writeStringAttr(kConfigAttr, toJson(q.config).dump()));
-    auto state = root->createGroup(kStateGroup);
-    if (!state.ok()) return state.error();
-    for (int i = 0; i < q.model.size(); ++i) {
-      const std::vector<int> ids = stateParams(q, i);
-      if (ids.empty()) continue;
-      const Layer& layer = *q.model.node(i).layer;
-      auto g = state->createGroup(layer.name());
-      if (!g.ok()) return g.error();
-      const auto ps = layer.params();
-      for (int k : ids) {
-        const Param& p = *ps[static_cast<size_t>(k)];
-        const auto& d = p.value.shape().dims();
-        std::vector<uint64_t> dims(d.begin(), d.end());
-        if (dims.empty()) dims.push_back(1);
-        QAT_TRY(g->writeFloats(datasetName(k, p), dims, p.value.data()));
-      }
+Status writeState(const h5::File& f, const QuantizedModel& q) {
+  auto root = f.root();
+  if (!root.ok()) return root.error();
+  QAT_TRY(root->writeStringAttr(kVersionAttr, "1"));
+  QAT_TRY(root->writeStringAttr(kConfigAttr, toJson(q.config).dump()));
+  auto state = root->createGroup(kStateGroup);
+  if (!state.ok()) return state.error();
+  for (int i = 0; i < q.model.size(); ++i) {
+    const std::vector<int> ids = stateParams(q, i);
+    if (ids.empty()) continue;
+    const Layer& layer = *q.model.node(i).layer;
+    auto g = state->createGroup(layer.name());
+    if (!g.ok()) return g.error();
+    const auto ps = layer.params();
+    for (int k : ids) {
+      const Param& p = *ps[static_cast<size_t>(k)];
+      const auto& d = p.value.shape().dims();
+      std::vector<uint64_t> dims(d.begin(), d.end());
+      if (dims.empty()) dims.push_back(1);
+      QAT_TRY(g->writeFloats(datasetName(k, p), dims, p.value.data()));
     }
   }
-  return f->close();
+  return {};
 }
 
-Status readState(const std::string& path, QuantizedModel& q) {
-  auto f = h5::File::openRead(path);
-  if (!f.ok()) return f.error();
-  auto root = f->root();
+Status readState(const h5::File& f, QuantizedModel& q) {
+  const std::string& path = f.path();
+  auto root = f.root();
   if (!root.ok()) return root.error();
   if (!root->isGroup(kStateGroup))
     return makeError(path + ": the checkpoint has no '" + kStateGroup + "' group (damaged file?)");
@@ -92,18 +88,27 @@ Status readState(const std::string& path, QuantizedModel& q) {
 
 }  // namespace
 
+Status writeCheckpoint(const QuantizedModel& quantized, const Model& floatModel, const h5::File& file) {
+  Model trained = floatModel.clone();
+  QAT_TRY(copyFloatWeights(quantized, trained));
+  QAT_TRY(writeKerasModel(trained, file));
+  return writeState(file, quantized);
+}
+
 Status saveCheckpoint(const QuantizedModel& quantized, const Model& floatModel, const std::string& path) {
   const std::string head = "Cannot save the checkpoint '" + path + "': ";
-  Model trained = floatModel.clone();
-  if (Status s = copyFloatWeights(quantized, trained); !s.ok()) return makeError(head + s.error().message);
   const std::string tmp = temporaryPathNextTo(path);
   auto fail = [&](const Error& e) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
     return makeError(head + e.message);
   };
-  if (Status s = saveKerasModel(trained, tmp); !s.ok()) return fail(s.error());
-  if (Status s = writeState(tmp, quantized); !s.ok()) return fail(s.error());
+  {
+    auto f = h5::File::create(tmp);
+    if (!f.ok()) return fail(f.error());
+    if (Status s = writeCheckpoint(quantized, floatModel, f.value()); !s.ok()) return fail(s.error());
+    if (Status s = f->close(); !s.ok()) return fail(s.error());
+  }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return fail(makeError("cannot move the written file into place: " + ec.message()));
@@ -117,12 +122,11 @@ bool isCheckpoint(const std::string& path) {
   return root.ok() && root->hasAttr(kConfigAttr);
 }
 
-Expected<Checkpoint> loadCheckpoint(const std::string& path) {
+Expected<Checkpoint> readCheckpoint(const h5::File& file) {
+  const std::string& path = file.path();
   std::string configText;
   {
-    auto f = h5::File::openRead(path);
-    if (!f.ok()) return f.error();
-    auto root = f->root();
+    auto root = file.root();
     if (!root.ok()) return root.error();
     if (!root->hasAttr(kConfigAttr))
       return makeError(path + ": not a QAT checkpoint (no quantize config inside). If it is a Keras model, open "
@@ -136,7 +140,7 @@ Expected<Checkpoint> loadCheckpoint(const std::string& path) {
   auto config = quantizeConfigFromJson(json);
   if (!config.ok()) return makeError(path + ": " + config.error().message);
 
-  auto keras = loadKerasFile(path);
+  auto keras = readKerasFile(file);
   if (!keras.ok()) return keras.error();
   Checkpoint c;
   c.floatModel = std::move(keras->model);
@@ -145,8 +149,26 @@ Expected<Checkpoint> loadCheckpoint(const std::string& path) {
   auto q = quantizeModel(c.floatModel, config.value());
   if (!q.ok()) return makeError(path + ": " + q.error().message);
   c.quantized = std::move(q.value());
-  if (Status s = readState(path, c.quantized); !s.ok()) return s.error();
+  if (Status s = readState(file, c.quantized); !s.ok()) return s.error();
   return c;
+}
+
+Expected<Checkpoint> loadCheckpoint(const std::string& path) {
+  auto read = [&]() -> Expected<Checkpoint> {
+    auto f = h5::File::openRead(path);
+    if (!f.ok()) return f.error();
+    return readCheckpoint(f.value());
+  };
+  // A damaged file can crash libhdf5 itself (process_guard.h): the whole read runs in a
+  // child first, then again here.
+  Status probe = runIsolated(
+      [&]() -> Status {
+        auto c = read();
+        return c.ok() ? Status() : Status(c.error());
+      },
+      path);
+  if (!probe.ok()) return probe.error();
+  return read();
 }
 
 }  // namespace qat::quant

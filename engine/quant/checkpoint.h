@@ -37,6 +37,13 @@ struct Checkpoint {
 // damaged state, a config that no longer applies.
 Expected<Checkpoint> loadCheckpoint(const std::string& path);
 
+// The same on an open HDF5 file, on disk or in memory (h5::File::createInMemory /
+// openImage: a checkpoint kept inside a project file); messages name file.path().
+// writeCheckpoint writes into an empty file; readCheckpoint does not run the isolation
+// probe loadCheckpoint does (callers reading untrusted bytes probe first).
+Status writeCheckpoint(const QuantizedModel& quantized, const Model& floatModel, const h5::File& file);
+Expected<Checkpoint> readCheckpoint(const h5::File& file);
+
 // True when `path` is an HDF5 file with a qat_quantize_config attribute.
 bool isCheckpoint(const std::string& path);
 
