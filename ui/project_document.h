@@ -180,6 +180,10 @@ class ProjectDocument : public QObject {
   // Replaces everything with the project in `path`; reloads its data when it can (a
   // data set that cannot be found is reported in `warning`, the project still opens).
   bool openProject(const QString& path, QString* error = nullptr, QString* warning = nullptr);
+  // Crash recovery (ui/autosave.h), after openProject(recovery file): the document now
+  // belongs to `originalPath` ("" = never saved) and is modified, so Save writes the
+  // original project, not the recovery file.
+  void adoptRecoveredProject(const QString& originalPath);
   // GUI state saved in the project (splitters, panel visibility, ...), opaque here.
   const nlohmann::json& uiState() const { return project_.uiState; }
   void setUiState(nlohmann::json state);

@@ -503,4 +503,12 @@ bool ProjectDocument::openProject(const QString& path, QString* error, QString* 
   return true;
 }
 
+void ProjectDocument::adoptRecoveredProject(const QString& originalPath) {
+  if (projectPath_ != originalPath) {
+    projectPath_ = originalPath;
+    emit projectPathChanged(originalPath);
+  }
+  setModified(true);
+}
+
 }  // namespace qat::ui
