@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "engine/quant/scheme.h"
+#include "ui/autosave.h"
 #include "ui/graph_view.h"
 #include "ui/live_plots.h"
 #include "ui/main_window.h"
@@ -191,7 +192,11 @@ int main(int argc, char** argv) {
   qat::ui::MainWindow window(&document);
   if (screenshotPath.isEmpty()) {
     window.show();
-    if (!haveData) QMessageBox::critical(&window, QStringLiteral("Fashion-MNIST missing"), error);
+    // Autosave; offers the unsaved work of a session that crashed (which brings its data).
+    qat::ui::Autosaver autosaver(&document);
+    qat::ui::offerRecoveryOnStart(&autosaver, &window);
+    if (!haveData && !document.trainData())
+      QMessageBox::critical(&window, QStringLiteral("Fashion-MNIST missing"), error);
     return app.exec();
   }
 
