@@ -22,7 +22,6 @@
 // ops enter the graph in the order they are made, which keeps the ONNX topological order.
 // Anything else is refused naming the node and its op type; the result passes validate().
 #include <algorithm>
-#include <bit>
 
 #include "engine/data/file_io.h"
 #include "engine/deploy/onnx_builder.h"
@@ -33,15 +32,10 @@ namespace qat::deploy {
 namespace onnx_import {
 
 namespace {
-constexpr int kFloat = 1, kInt8 = 3, kInt32 = 6, kInt64 = 7;
+constexpr int kFloat = 1, kInt8 = 3;
 
 std::string nodeLabel(const DecodedNode& n) { return "node '" + n.name + "' (" + n.opType + ")"; }
 
-size_t numelOf(const std::vector<int64_t>& dims) {
-  size_t n = 1;
-  for (int64_t d : dims) n *= static_cast<size_t>(d);  // dims checked by the decoder: no overflow
-  return n;
-}
 }  // namespace
 
 Perm identityPerm(size_t rank) { return onnx_export::identity(static_cast<int>(rank)); }
@@ -94,14 +88,16 @@ Status Reader::addGraphInputs() {
     if (initializer(vi.name)) continue;  // IR < 4 style: initializers listed as inputs
     const std::string what = "graph input '" + vi.name + "'";
     if (values_.count(vi.name)) return makeError(what + " is listed twice");
+    if (producers_.count(vi.name)) return makeError(what + " is also produced by a node");
     if (!vi.hasShape || vi.dims.empty()) return makeError(what + " has no shape");
     GraphTensor t;
     t.name = vi.name;
+    uint64_t count = 1;
     for (size_t i = 0; i < vi.dims.size(); ++i) {
       const int64_t d = vi.dims[i];
       if (i == 0 && (d == -1 || d == 1)) {
         t.shape.push_back(1);  // the batch: dynamic at run time
-      } else if (i > 0 && d >= 1 && d <= (1 << 24)) {
+      } else if (i > 0 && d >= 1 && d <= (1 << 24) && (count *= static_cast<uint64_t>(d)) <= (uint64_t(1) << 31)) {
         t.shape.push_back(static_cast<int>(d));
       } else {
         return makeError(what + " has dimension " + std::to_string(i) + " = " + (d < 0 ? "unknown" : std::to_string(d)) +
@@ -153,108 +149,6 @@ Status Reader::addGraphOutputs() {
   }
   if (out_.outputs.empty()) return makeError("the graph has no outputs");
   return {};
-}
-
-// ---- constants -----------------------------------------------------------------------------
-
-Expected<float> Reader::floatScalar(const std::string& name) const {
-  const DecodedTensor* t = initializer(name);
-  if (!t || t->dataType != kFloat || numelOf(t->dims) != 1)
-    return makeError("'" + name + "' must be a FLOAT scalar initializer");
-  return std::bit_cast<float>(loadLE32(t->raw.data()));
-}
-
-Expected<std::vector<int64_t>> Reader::int64Values(const std::string& name) const {
-  const DecodedTensor* t = initializer(name);
-  if (!t || t->dataType != kInt64 || t->dims.size() != 1)
-    return makeError("'" + name + "' must be a 1-D INT64 initializer");
-  std::vector<int64_t> v(t->raw.size() / 8);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(loadLE64(t->raw.data() + 8 * i));
-  return v;
-}
-
-// Scale and zero point of a QuantizeLinear / DequantizeLinear: scalars (per tensor), or 1-D
-// along `axis` (default 1, as in onnx.proto) of a value of rank `rank`. quantizedDimension
-// is left as the ONNX axis; the caller maps it through the layout.
-Expected<QuantParams> Reader::quantParams(const DecodedNode& n, int zeroPointType, int rank) const {
-  if (n.inputs.size() != 3 || n.inputs[2].empty())
-    return makeError("needs an explicit zero point (without one ONNX means uint8)");
-  const DecodedTensor* s = initializer(n.inputs[1]);
-  const DecodedTensor* z = initializer(n.inputs[2]);
-  if (!s || s->dataType != kFloat || s->dims.size() > 1)
-    return makeError("scale '" + n.inputs[1] + "' must be a FLOAT scalar or 1-D initializer");
-  if (!z || z->dims != s->dims)
-    return makeError("zero point '" + n.inputs[2] + "' must be an initializer shaped like the scale");
-  if (z->dataType != zeroPointType)
-    return makeError("zero point '" + n.inputs[2] + "' is " + onnx::dataTypeName(z->dataType) + ", expected " +
-                     onnx::dataTypeName(zeroPointType));
-  QuantParams q;
-  const size_t count = numelOf(s->dims);
-  for (size_t i = 0; i < count; ++i) {
-    q.scale.push_back(std::bit_cast<float>(loadLE32(s->raw.data() + 4 * i)));
-    q.zeroPoint.push_back(zeroPointType == kInt8 ? static_cast<int8_t>(z->raw[i])
-                                                 : static_cast<int32_t>(loadLE32(z->raw.data() + 4 * i)));
-  }
-  if (count == 0) return makeError("scale '" + n.inputs[1] + "' is empty");
-  if (!s->dims.empty()) {
-    QAT_ONNX_LET(axis, attrInt(n, "axis", 1));
-    if (axis < -rank || axis >= rank) return makeError("axis " + std::to_string(axis) + " is outside rank " + std::to_string(rank));
-    q.quantizedDimension = static_cast<int>(axis < 0 ? axis + rank : axis);
-  }
-  return q;
-}
-
-Expected<std::vector<int64_t>> Reader::constantDims(const std::string& name) const {
-  if (const DecodedTensor* t = initializer(name)) return t->dims;
-  if (const DecodedNode* dq = constantDequantize(name)) return initializer(dq->inputs[0])->dims;
-  return makeError("'" + name + "' must be a constant (an initializer, or DequantizeLinear of one)");
-}
-
-// ONNX dim j of the constant holds graph dim perm[j]: the graph shape and data are the ONNX
-// ones permuted back (dst dim d = ONNX dim position-of-d-in-perm).
-Expected<GraphTensor> Reader::constant(const std::string& name, const Perm& perm, const std::string& tensorName) const {
-  const DecodedNode* dq = constantDequantize(name);
-  const DecodedTensor* data = dq ? initializer(dq->inputs[0]) : initializer(name);
-  if (!data) return makeError("'" + name + "' must be a constant (an initializer, or DequantizeLinear of one)");
-  if (data->dims.size() != perm.size())
-    return makeError("constant '" + name + "' has rank " + std::to_string(data->dims.size()) + ", expected " +
-                     std::to_string(perm.size()));
-  GraphTensor t;
-  t.name = tensorName;
-  t.shape.assign(perm.size(), 0);
-  std::vector<int> onnxShape(data->dims.begin(), data->dims.end());
-  Perm back(perm.size());
-  for (size_t j = 0; j < perm.size(); ++j) {
-    t.shape[static_cast<size_t>(perm[j])] = onnxShape[j];
-    back[static_cast<size_t>(perm[j])] = static_cast<int>(j);
-  }
-  if (!dq) {
-    if (data->dataType != kFloat)
-      return makeError("constant '" + name + "' is " + onnx::dataTypeName(data->dataType) +
-                       " without DequantizeLinear; the subset has FLOAT or dequantized INT8 / INT32 constants");
-    t.type = ElementType::Float32;
-    t.data = onnx_export::permuteData(data->raw, 4, onnxShape, back);
-    return t;
-  }
-  if (data->dataType != kInt8 && data->dataType != kInt32)
-    return makeError("constant '" + name + "' dequantizes " + onnx::dataTypeName(data->dataType) +
-                     " data; INT8 weights or INT32 biases expected");
-  auto q = quantParams(*dq, data->dataType, static_cast<int>(perm.size()));
-  if (!q.ok()) return makeError("constant '" + name + "': " + q.error().message);
-  t.type = data->dataType == kInt8 ? ElementType::Int8 : ElementType::Int32;
-  t.quant = std::move(q.value());
-  if (t.quant.scale.size() > 1) {
-    const int axis = t.quant.quantizedDimension;
-    if (static_cast<size_t>(onnxShape[static_cast<size_t>(axis)]) != t.quant.scale.size())
-      return makeError("constant '" + name + "' has " + std::to_string(t.quant.scale.size()) +
-                       " scales along axis " + std::to_string(axis) + " of size " +
-                       std::to_string(onnxShape[static_cast<size_t>(axis)]));
-    t.quant.quantizedDimension = perm[static_cast<size_t>(axis)];
-  } else {
-    t.quant.quantizedDimension = 0;
-  }
-  t.data = onnx_export::permuteData(data->raw, t.type == ElementType::Int8 ? 1 : 4, onnxShape, back);
-  return t;
 }
 
 // ---- values --------------------------------------------------------------------------------
@@ -353,7 +247,16 @@ int Reader::dequantized(int t, const std::string& name) {
   return y;
 }
 
-int Reader::addPending(PendingOp p, const std::string& output) {
+// Every output shape is checked here: dimensions ≥ 1 and at most 2^31 values per sample,
+// so no size the interpreter computes from it overflows.
+Status Reader::addPending(PendingOp p, const std::string& output) {
+  if (p.shape.empty()) return makeError("computes a scalar; the subset's tensors have a batch dimension");
+  uint64_t count = 1;
+  for (int d : p.shape) {
+    if (d < 1) return makeError("computes an empty shape " + shapeText(p.shape));
+    count *= static_cast<uint64_t>(d);
+    if (count > (uint64_t(1) << 31)) return makeError("computes " + shapeText(p.shape) + ", too large");
+  }
   p.label = nodeLabel(*node_);
   Val v;
   v.kind = Val::Pending;
@@ -361,7 +264,7 @@ int Reader::addPending(PendingOp p, const std::string& output) {
   v.pending = static_cast<int>(pending_.size());
   pending_.push_back(std::move(p));
   values_[output] = v;
-  return v.pending;
+  return {};
 }
 
 // A Relu / Clip right after a CONV / FC / pool / ADD / SUB / MUL that nothing else reads is

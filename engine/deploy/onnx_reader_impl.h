@@ -1,5 +1,6 @@
 #pragma once
-// Internal to the ONNX QDQ reader (onnx_reader.cpp: values, Q/DQ, constants, graph I/O;
+// Internal to the ONNX QDQ reader (onnx_reader.cpp: values, Q/DQ, graph I/O;
+// onnx_reader_constants.cpp: constants, quantization parameters, attributes;
 // onnx_reader_ops.cpp: one converter per ONNX op type). See onnx_reader.cpp for the scheme.
 #include <map>
 #include <string>
@@ -62,6 +63,11 @@ Expected<float> attrFloat(const DecodedNode& n, const std::string& name, float d
 Expected<std::vector<int64_t>> attrInts(const DecodedNode& n, const std::string& name, std::vector<int64_t> def);
 Expected<std::string> attrString(const DecodedNode& n, const std::string& name, const std::string& def);
 Status onlyAttributes(const DecodedNode& n, std::initializer_list<const char*> allowed);
+// Conv / pooling: strides and dilations (two values in [1, 4096], default 1), pads (four
+// values in [0, 4096], default 0), auto_pad NOTSET.
+Status windowAttrs(const DecodedNode& n, std::vector<int64_t>& strides, std::vector<int64_t>& dilations,
+                   std::vector<int64_t>& pads);
+GraphTensor int32Constant(const std::string& name, std::vector<int> shape, const std::vector<int32_t>& values);
 Perm identityPerm(size_t rank);
 std::string shapeText(const std::vector<int>& shape);
 
@@ -71,7 +77,7 @@ class Reader {
   Expected<IntegerGraph> run();
 
  private:
-  // ---- onnx_reader.cpp ----
+  // ---- onnx_reader.cpp, onnx_reader_constants.cpp ----
   Status setup();
   Status addGraphInputs();
   Status addGraphOutputs();
@@ -98,7 +104,7 @@ class Reader {
   Expected<Val> tensorValue(const std::string& name, const std::string& nameIfMade = "", bool allowRaw = false);
   Expected<int> make(int pending, const QuantParams* quant, const std::string& name);
   int dequantized(int t, const std::string& name);
-  int addPending(PendingOp p, const std::string& output);
+  Status addPending(PendingOp p, const std::string& output);
   bool fuse(const std::string& in, FusedActivation act, const std::string& out);
 
   Status convertQuantizeLinear(const DecodedNode& n);
@@ -117,7 +123,7 @@ class Reader {
   Status convertPad(const DecodedNode& n);
   Status convertActivation(const DecodedNode& n);   // Relu / Clip / Sigmoid / Tanh / LeakyRelu
   Status convertHardSigmoid(const DecodedNode& n);
-  Status unaryOp(const DecodedNode& n, OpKind kind, float alpha = 0.0f);
+  Status unaryOp(const DecodedNode& n, const std::string& input, OpKind kind, float alpha = 0.0f);
 
   const onnx::DecodedGraph& g_;
   std::string what_;

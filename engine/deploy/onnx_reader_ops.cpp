@@ -11,28 +11,7 @@
 
 namespace qat::deploy::onnx_import {
 
-// ---- attributes ----------------------------------------------------------------------------
-
 namespace {
-constexpr int kAttrFloat = 1, kAttrInt = 2, kAttrString = 3, kAttrInts = 7;
-
-Expected<const onnx::DecodedAttribute*> typed(const DecodedNode& n, const std::string& name, int type) {
-  const onnx::DecodedAttribute* a = n.attribute(name);
-  if (a && a->type != type)
-    return makeError("attribute '" + name + "' has type " + std::to_string(a->type) + ", expected " + std::to_string(type));
-  return a;
-}
-
-GraphTensor int32Constant(const std::string& name, std::vector<int> shape, const std::vector<int32_t>& values) {
-  GraphTensor t;
-  t.name = name;
-  t.shape = std::move(shape);
-  t.type = ElementType::Int32;
-  for (int32_t v : values)
-    for (int k = 0; k < 4; ++k) t.data.push_back(static_cast<uint8_t>(static_cast<uint32_t>(v) >> (8 * k)));
-  return t;
-}
-
 size_t perSample(const std::vector<int>& shape) {
   size_t n = 1;
   for (size_t d = 1; d < shape.size(); ++d) n *= static_cast<size_t>(shape[d]);
@@ -62,55 +41,7 @@ Expected<int> windowOut(int in, int64_t before, int64_t after, int k, int stride
   return static_cast<int>(span / stride + 1);
 }
 
-// Strides / dilations (two values ≥ 1, default 1) and pads (four values ≥ 0, default 0).
-Status windowAttrs(const DecodedNode& n, std::vector<int64_t>& strides, std::vector<int64_t>& dilations,
-                   std::vector<int64_t>& pads) {
-  QAT_ONNX_LET(s, attrInts(n, "strides", {1, 1}));
-  QAT_ONNX_LET(d, attrInts(n, "dilations", {1, 1}));
-  QAT_ONNX_LET(p, attrInts(n, "pads", {0, 0, 0, 0}));
-  if (s.size() != 2 || d.size() != 2 || p.size() != 4) return makeError("expects 2-D strides / dilations and 4 pads");
-  for (int64_t v : s)
-    if (v < 1 || v > 4096) return makeError("stride " + std::to_string(v));
-  for (int64_t v : d)
-    if (v < 1 || v > 4096) return makeError("dilation " + std::to_string(v));
-  for (int64_t v : p)
-    if (v < 0 || v > 4096) return makeError("pad " + std::to_string(v));
-  QAT_ONNX_LET(autoPad, attrString(n, "auto_pad", "NOTSET"));
-  if (autoPad != "NOTSET") return makeError("auto_pad " + autoPad + "; the subset writes explicit pads");
-  strides = s;
-  dilations = d;
-  pads = p;
-  return {};
-}
 }  // namespace
-
-Expected<int64_t> attrInt(const DecodedNode& n, const std::string& name, int64_t def) {
-  QAT_ONNX_LET(a, typed(n, name, kAttrInt));
-  return a ? a->i : def;
-}
-
-Expected<float> attrFloat(const DecodedNode& n, const std::string& name, float def) {
-  QAT_ONNX_LET(a, typed(n, name, kAttrFloat));
-  return a ? a->f : def;
-}
-
-Expected<std::vector<int64_t>> attrInts(const DecodedNode& n, const std::string& name, std::vector<int64_t> def) {
-  QAT_ONNX_LET(a, typed(n, name, kAttrInts));
-  if (!a && def.empty()) return makeError("needs the attribute '" + name + "'");
-  return a ? a->ints : def;
-}
-
-Expected<std::string> attrString(const DecodedNode& n, const std::string& name, const std::string& def) {
-  QAT_ONNX_LET(a, typed(n, name, kAttrString));
-  return a ? a->s : def;
-}
-
-Status onlyAttributes(const DecodedNode& n, std::initializer_list<const char*> allowed) {
-  for (const auto& a : n.attributes)
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* s) { return a.name == s; }))
-      return makeError("attribute '" + a.name + "' is outside the subset");
-  return {};
-}
 
 // ---- convolutions and Gemm -----------------------------------------------------------------
 
@@ -125,6 +56,7 @@ Status Reader::convertConv(const DecodedNode& n) {
   QAT_ONNX_LET(wd, constantDims(n.inputs[1]));
   if (wd.size() != 4) return makeError("weights must be 4-D (O, I, kh, kw)");
   QAT_ONNX_LET(group, attrInt(n, "group", 1));
+  if (std::any_of(wd.begin(), wd.end(), [](int64_t d) { return d < 1; })) return makeError("weights have an empty dimension");
   const int C = xs[3], O = static_cast<int>(wd[0]), kh = static_cast<int>(wd[2]), kw = static_cast<int>(wd[3]);
   const bool depthwise = group != 1;
   if (depthwise && !(group == C && wd[1] == 1 && O % C == 0))
@@ -159,8 +91,7 @@ Status Reader::convertConv(const DecodedNode& n) {
   p.shape = {1, oh, ow, O};
   p.perm = kNchw;
   p.fusable = true;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // Gemm(x, W, b, transB = 1) with W (units, in): FULLY_CONNECTED. A Reshape to (−1, in) that
@@ -179,7 +110,7 @@ Status Reader::convertGemm(const DecodedNode& n) {
   QAT_ONNX_LET(wd, constantDims(n.inputs[1]));
   if (wd.size() != 2) return makeError("weights must be 2-D (units, in)");
   const int units = static_cast<int>(wd[0]), depth = static_cast<int>(wd[1]);
-  if (depth < 1) return makeError("weights have no inputs");
+  if (units < 1 || depth < 1) return makeError("weights have an empty dimension");
   int x = -1;
   QAT_ONNX_LET(v, lookup(n.inputs[0]));
   if (v.kind == Val::Pending && consumers(n.inputs[0]) == 1) {
@@ -211,8 +142,7 @@ Status Reader::convertGemm(const DecodedNode& n) {
   p.shape = {1, units};
   p.perm = {0, 1};
   p.fusable = true;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // ---- pooling, mean, reshape, softmax -------------------------------------------------------
@@ -251,8 +181,7 @@ Status Reader::convertPool(const DecodedNode& n) {
   p.shape = {1, oh, ow, xs[3]};
   p.perm = kNchw;
   p.fusable = true;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // ReduceMean over ONNX axes a: graph axes perm[a], as MEAN's int32 axes input. Without
@@ -296,8 +225,7 @@ Status Reader::convertReduceMean(const DecodedNode& n) {
   p.consts.push_back(int32Constant(n.outputs[0] + "/axes", {static_cast<int>(graphAxes.size())}, graphAxes));
   p.acts = {x.tensor};
   p.shape = shape;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // Reshape(x, (−1, d1, ...)) in the graph's order. After a Gemm (that nothing else reads) it is
@@ -345,8 +273,7 @@ Status Reader::convertReshape(const DecodedNode& n) {
   p.acts = {x.tensor};
   p.shape = shape;
   p.perm = identityPerm(shape.size());
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // Softmax along the graph's last axis, softmax(beta·x) when it reads Mul(x, beta).
@@ -367,8 +294,7 @@ Status Reader::convertSoftmax(const DecodedNode& n) {
   p.acts = {x.tensor};
   p.shape = tensor(x.tensor).shape;
   p.perm = x.perm;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // ---- element-wise --------------------------------------------------------------------------
@@ -398,7 +324,7 @@ Status Reader::convertMul(const DecodedNode& n) {
     auto it = values_.find(c);
     if (it != values_.end() && it->second.kind == Val::HardSigmoid) {
       if (it->second.source != other) return makeError("multiplies a HardSigmoid by another value than its input");
-      return unaryOp(n, OpKind::HardSwish);
+      return unaryOp(n, other, OpKind::HardSwish);
     }
   }
   return convertElementwise(n);
@@ -445,8 +371,7 @@ Status Reader::convertElementwise(const DecodedNode& n) {
   p.op.kind = op == "Add" ? OpKind::Add : op == "Sub" ? OpKind::Sub : op == "Mul" ? OpKind::Mul : OpKind::Concatenation;
   p.op.axis = concat ? axis : -1;
   p.fusable = !concat;  // the interpreter (as TFLite's reference) applies no activation after a concat
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // Pad(x, pads, 0) in any layout: ONNX pads (begins, then ends, by ONNX axis) become PAD's
@@ -481,22 +406,20 @@ Status Reader::convertPad(const DecodedNode& n) {
   p.acts = {x.tensor};
   p.shape = shape;
   p.perm = x.perm;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // ---- activations ---------------------------------------------------------------------------
 
-Status Reader::unaryOp(const DecodedNode& n, OpKind kind, float alpha) {
-  QAT_ONNX_LET(x, tensorValue(n.inputs[0]));
+Status Reader::unaryOp(const DecodedNode& n, const std::string& input, OpKind kind, float alpha) {
+  QAT_ONNX_LET(x, tensorValue(input));
   PendingOp p;
   p.op.kind = kind;
   if (kind == OpKind::LeakyRelu) p.op.alpha = alpha;
   p.acts = {x.tensor};
   p.shape = tensor(x.tensor).shape;
   p.perm = x.perm;
-  addPending(std::move(p), n.outputs[0]);
-  return {};
+  return addPending(std::move(p), n.outputs[0]);
 }
 
 // Relu and Clip(0, 6) right after a fusable op are its fused activation (Clip(−1, 1) only
@@ -508,7 +431,7 @@ Status Reader::convertActivation(const DecodedNode& n) {
   const std::string& out = n.outputs[0];
   if (op == "Relu") {
     QAT_TRY(onlyAttributes(n, {}));
-    return fuse(in, FusedActivation::Relu, out) ? Status{} : unaryOp(n, OpKind::Relu);
+    return fuse(in, FusedActivation::Relu, out) ? Status{} : unaryOp(n, in, OpKind::Relu);
   }
   if (op == "Clip") {
     QAT_TRY(onlyAttributes(n, {}));
@@ -521,7 +444,7 @@ Status Reader::convertActivation(const DecodedNode& n) {
       QAT_ONNX_LET(v, floatScalar(n.inputs[2]));
       hi = v;
     }
-    if (lo == 0.0f && hi == 6.0f) return fuse(in, FusedActivation::Relu6, out) ? Status{} : unaryOp(n, OpKind::Relu6);
+    if (lo == 0.0f && hi == 6.0f) return fuse(in, FusedActivation::Relu6, out) ? Status{} : unaryOp(n, in, OpKind::Relu6);
     if (lo == -1.0f && hi == 1.0f) {
       if (fuse(in, FusedActivation::ReluN1To1, out)) return {};
       return makeError("Clip(−1, 1) is in the subset only as the fused activation of the op before it");
@@ -531,10 +454,10 @@ Status Reader::convertActivation(const DecodedNode& n) {
   if (op == "LeakyRelu") {
     QAT_TRY(onlyAttributes(n, {"alpha"}));
     QAT_ONNX_LET(alpha, attrFloat(n, "alpha", 0.01f));
-    return unaryOp(n, OpKind::LeakyRelu, alpha);
+    return unaryOp(n, in, OpKind::LeakyRelu, alpha);
   }
   QAT_TRY(onlyAttributes(n, {}));
-  return unaryOp(n, op == "Sigmoid" ? OpKind::Logistic : OpKind::Tanh);
+  return unaryOp(n, in, op == "Sigmoid" ? OpKind::Logistic : OpKind::Tanh);
 }
 
 // HardSigmoid(x; 1/6, 1/2), read only by Mul(x, ·): the writer's HARD_SWISH (opset 13 has no
