@@ -92,9 +92,7 @@ void convRef(const ConvShape& s, const Requant& r, const int8_t* in, const int8_
             }
           }
           if (bias) acc += bias[oc];
-          const QuantizedMultiplier& m = r.at(oc);
-          acc = mulByQuantizedMultiplier(acc, m.q31, m.shift) + r.outputOffset;
-          out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] = clampTo(acc, r.act);
+          out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] = static_cast<int8_t>(requantize(acc, r, oc));
         }
 }
 
@@ -121,9 +119,7 @@ void depthwiseRef(const ConvShape& s, const Requant& r, const int8_t* in, const 
               }
             }
             if (bias) acc += bias[oc];
-            const QuantizedMultiplier& q = r.at(oc);
-            acc = mulByQuantizedMultiplier(acc, q.q31, q.shift) + r.outputOffset;
-            out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] = clampTo(acc, r.act);
+            out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] = static_cast<int8_t>(requantize(acc, r, oc));
           }
 }
 
@@ -135,9 +131,7 @@ void fullyConnectedRef(int rows, int depth, int units, const Requant& r, const i
       for (int d = 0; d < depth; ++d)
         acc += int32_t(filter[size_t(u) * depth + d]) * (int32_t(in[size_t(b) * depth + d]) + r.inputOffset);
       if (bias) acc += bias[u];
-      const QuantizedMultiplier& m = r.at(u);
-      acc = mulByQuantizedMultiplier(acc, m.q31, m.shift) + r.outputOffset;
-      out[size_t(b) * units + u] = clampTo(acc, r.act);
+      out[size_t(b) * units + u] = static_cast<int8_t>(requantize(acc, r, u));
     }
 }
 
@@ -189,7 +183,7 @@ void meanRef(int N, int pixels, int C, const MeanParams& p, const int8_t* in, in
       if (p.keepDims) {
         int32_t acc = 0;
         for (int i = 0; i < pixels; ++i) acc += int32_t(x[size_t(i) * C]) - p.inZeroPoint;
-        acc = mulByQuantizedMultiplier(acc, p.mult.q31, p.mult.shift);
+        acc = mulByQuantizedMultiplier(acc, p.mult, p.mode);
         v = divRound(acc, pixels) + p.outZeroPoint;
       } else {
         int32_t sum = 0;
@@ -226,10 +220,10 @@ void addRef(size_t n, const AddParams& p, const int8_t* a, const int8_t* b, int8
   for (size_t i = 0; i < n; ++i) {
     const int32_t x = (p.in1Offset + a[i]) * (1 << p.leftShift);
     const int32_t y = (p.in2Offset + b[i]) * (1 << p.leftShift);
-    const int32_t sx = mulByQuantizedMultiplierSmallerThanOne(x, p.in1.q31, p.in1.shift);
-    const int32_t sy = mulByQuantizedMultiplierSmallerThanOne(y, p.in2.q31, p.in2.shift);
+    const int32_t sx = mulByQuantizedMultiplier(x, p.in1, p.mode);
+    const int32_t sy = mulByQuantizedMultiplier(y, p.in2, p.mode);
     const int32_t raw = subtract ? sx - sy : sx + sy;
-    const int32_t o = mulByQuantizedMultiplierSmallerThanOne(raw, p.out.q31, p.out.shift) + p.outOffset;
+    const int32_t o = mulByQuantizedMultiplier(raw, p.out, p.mode) + p.outOffset;
     out[i] = clampTo(o, p.act);
   }
 }
@@ -237,14 +231,14 @@ void addRef(size_t n, const AddParams& p, const int8_t* a, const int8_t* b, int8
 void mulRef(size_t n, const MulParams& p, const int8_t* a, const int8_t* b, int8_t* out) {
   for (size_t i = 0; i < n; ++i) {
     const int32_t prod = (p.in1Offset + a[i]) * (p.in2Offset + b[i]);
-    const int32_t o = p.outOffset + mulByQuantizedMultiplier(prod, p.mult.q31, p.mult.shift);
+    const int32_t o = p.outOffset + mulByQuantizedMultiplier(prod, p.mult, p.mode);
     out[i] = clampTo(o, p.act);
   }
 }
 
 void rescaleRef(size_t n, const RescaleParams& p, const int8_t* in, int8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    const int32_t o = p.outZeroPoint + mulByQuantizedMultiplier(int32_t(in[i]) - p.inZeroPoint, p.mult.q31, p.mult.shift);
+    const int32_t o = p.outZeroPoint + mulByQuantizedMultiplier(int32_t(in[i]) - p.inZeroPoint, p.mult, p.mode);
     out[i] = clampTo(o, p.act);
   }
 }
@@ -253,7 +247,7 @@ void leakyReluRef(size_t n, const LeakyReluParams& p, const int8_t* in, int8_t* 
   for (size_t i = 0; i < n; ++i) {
     const int32_t x = int32_t(in[i]) - p.inZeroPoint;
     const QuantizedMultiplier& m = x >= 0 ? p.identity : p.alpha;
-    out[i] = saturate8(p.outZeroPoint + mulByQuantizedMultiplier(x, m.q31, m.shift));
+    out[i] = saturate8(p.outZeroPoint + mulByQuantizedMultiplier(x, m, p.mode));
   }
 }
 

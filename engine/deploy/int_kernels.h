@@ -18,6 +18,7 @@
 // compute the same integer sums in another order and are bit-exact to them (tested).
 // Shapes are NHWC, batch first; weights in TFLite layouts (CONV_2D OHWI, DEPTHWISE_CONV_2D
 // [1, KH, KW, C·M], FULLY_CONNECTED [units, in]).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -55,6 +56,30 @@ inline int32_t mulByQuantizedMultiplierSmallerThanOne(int32_t x, int32_t q31, in
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x, q31), -shift);
 }
 
+// TFLITE_SINGLE_ROUNDING's MultiplyByQuantizedMultiplier: round(x·q31 / 2^(31 − shift)) in one
+// step, ties toward +∞ (an arithmetic shift of x·q31 + 2^(30 − shift)). shift ∈ [−31, 30]
+// (quantizeMultiplier guarantees it), so the total shift is 1..62.
+inline int32_t mulByQuantizedMultiplierSingleRounding(int32_t x, int32_t q31, int shift) {
+  const int total = 31 - shift;
+  const int64_t round = int64_t(1) << (total - 1);
+  return static_cast<int32_t>((int64_t(x) * q31 + round) >> total);
+}
+
+// MultiplyByQuantizedMultiplier of the TFLite modes (TfliteReference: two roundings;
+// TfliteSingleRounding: one).
+inline int32_t mulByQuantizedMultiplier(int32_t x, QuantizedMultiplier m, RoundingMode mode) {
+  return mode == RoundingMode::TfliteSingleRounding ? mulByQuantizedMultiplierSingleRounding(x, m.q31, m.shift)
+                                                    : mulByQuantizedMultiplier(x, m.q31, m.shift);
+}
+
+// The float multiplier rounded half to even (RoundingMode::FloatMultiplierHalfEven, MLAS):
+// v = float(x)·m clamped to [lo − zp, hi − zp], converted with round-to-nearest-even
+// (nearbyint in the default rounding mode, as cvtps2dq), plus zp.
+inline int32_t roundHalfEvenClamped(float v, int32_t lo, int32_t hi, int32_t zp) {
+  v = std::fmin(std::fmax(v, static_cast<float>(lo - zp)), static_cast<float>(hi - zp));
+  return static_cast<int32_t>(std::nearbyint(v)) + zp;
+}
+
 // TFLite's CalculateActivationRangeQuantized for int8 outputs.
 struct ActRange {
   int32_t min = -128, max = 127;
@@ -75,13 +100,28 @@ struct ConvShape {
 
 // Output requantization shared by conv / depthwise / FC: per output channel multipliers
 // (one entry = per tensor), offsets and the fused activation range.
+// The TFLite modes use `mult`; FloatMultiplierHalfEven uses `multF` (s_in·s_w[c]/s_out formed
+// in float, as onnxruntime does). FloatDequantizedHalfAway has kernels of its own
+// (DequantConv below).
 struct Requant {
   int32_t inputOffset = 0;   // −input zero point
   int32_t outputOffset = 0;  // output zero point
   ActRange act;
   std::vector<QuantizedMultiplier> mult;  // OC entries, or 1
+  RoundingMode mode = RoundingMode::TfliteReference;
+  std::vector<float> multF;  // OC entries, or 1 (FloatMultiplierHalfEven)
   const QuantizedMultiplier& at(int c) const { return mult.size() == 1 ? mult[0] : mult[static_cast<size_t>(c)]; }
+  float floatAt(int c) const { return multF.size() == 1 ? multF[0] : multF[static_cast<size_t>(c)]; }
 };
+
+// The int8 value of accumulator `acc` (bias included) of output channel c: requantized in
+// r.mode, offset, clamped to the activation range.
+inline int32_t requantize(int32_t acc, const Requant& r, int c) {
+  if (r.mode == RoundingMode::FloatMultiplierHalfEven)
+    return roundHalfEvenClamped(static_cast<float>(acc) * r.floatAt(c), r.act.min, r.act.max, r.outputOffset);
+  const int32_t v = mulByQuantizedMultiplier(acc, r.at(c), r.mode) + r.outputOffset;
+  return v < r.act.min ? r.act.min : v > r.act.max ? r.act.max : v;
+}
 
 // acc = Σ w·(x + inputOffset) + bias; out = clamp(MBQM(acc, M[c]) + outputOffset).
 // Padded taps are skipped (they stand for the real value 0). filter OHWI; bias may be null.
@@ -150,6 +190,7 @@ struct MeanParams {
   float inScale = 1, outScale = 1;
   int32_t inZeroPoint = 0, outZeroPoint = 0;
   QuantizedMultiplier mult;  // s_in / s_out (keepDims path)
+  RoundingMode mode = RoundingMode::TfliteReference;  // a TFLite mode
 };
 void meanRef(int N, int pixels, int C, const MeanParams& p, const int8_t* in, int8_t* out);
 
@@ -162,6 +203,7 @@ struct AddParams {
   int leftShift = 20;
   QuantizedMultiplier in1, in2, out;
   ActRange act;
+  RoundingMode mode = RoundingMode::TfliteReference;  // a TFLite mode
 };
 AddParams makeAddParams(float s1, int32_t zp1, float s2, int32_t zp2, float sOut, int32_t zpOut, FusedActivation a);
 void addRef(size_t n, const AddParams& p, const int8_t* a, const int8_t* b, int8_t* out, bool subtract);
@@ -170,6 +212,7 @@ struct MulParams {
   int32_t in1Offset = 0, in2Offset = 0, outOffset = 0;
   QuantizedMultiplier mult;  // s1·s2/s_out (float arithmetic, as TFLite)
   ActRange act;
+  RoundingMode mode = RoundingMode::TfliteReference;  // a TFLite mode
 };
 void mulRef(size_t n, const MulParams& p, const int8_t* a, const int8_t* b, int8_t* out);
 
@@ -178,12 +221,14 @@ struct RescaleParams {
   int32_t inZeroPoint = 0, outZeroPoint = 0;
   QuantizedMultiplier mult;
   ActRange act;
+  RoundingMode mode = RoundingMode::TfliteReference;  // a TFLite mode
 };
 void rescaleRef(size_t n, const RescaleParams& p, const int8_t* in, int8_t* out);
 
 struct LeakyReluParams {
   int32_t inZeroPoint = 0, outZeroPoint = 0;
   QuantizedMultiplier identity, alpha;
+  RoundingMode mode = RoundingMode::TfliteReference;  // a TFLite mode
 };
 void leakyReluRef(size_t n, const LeakyReluParams& p, const int8_t* in, int8_t* out);
 

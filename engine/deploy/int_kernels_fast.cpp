@@ -22,63 +22,120 @@ namespace {
 
 int roundUp(int x, int m) { return (x + m - 1) / m * m; }
 
-// Per-channel requantization constants laid out for the vector loop: multiplier, left
-// shift, right shift (one entry per output channel, a per-tensor multiplier repeated).
+// Per-channel requantization constants laid out for the vector loop (one entry per output
+// channel, a per-tensor multiplier repeated), by mode:
+//   TfliteReference:        multiplier, left shift, right shift;
+//   TfliteSingleRounding:   multiplier, total right shift 31 − shift;
+//   FloatMultiplierHalfEven: the float multiplier's bits.
 void requantTable(const Requant& r, int channels, std::vector<int32_t>& t) {
-  t.resize(3 * size_t(channels));
+  t.assign(3 * size_t(channels), 0);
   for (int c = 0; c < channels; ++c) {
+    if (r.mode == RoundingMode::FloatMultiplierHalfEven) {
+      const float f = r.floatAt(c);
+      std::memcpy(&t[size_t(c)], &f, sizeof f);
+      continue;
+    }
     const QuantizedMultiplier& m = r.at(c);
     t[size_t(c)] = m.q31;
-    t[size_t(channels + c)] = m.shift > 0 ? m.shift : 0;
-    t[size_t(2 * channels + c)] = m.shift > 0 ? 0 : -m.shift;
+    if (r.mode == RoundingMode::TfliteSingleRounding) {
+      t[size_t(channels + c)] = 31 - m.shift;
+    } else {
+      t[size_t(channels + c)] = m.shift > 0 ? m.shift : 0;
+      t[size_t(2 * channels + c)] = m.shift > 0 ? 0 : -m.shift;
+    }
   }
 }
 
-// out[c] = clamp(MBQM(acc[c] + bias[c], M[c]) + zp): mulByQuantizedMultiplier eight lanes at a
-// time. SaturatingRoundingDoublingHighMul with a multiplier q ≥ 0 (never −2^31, so no
-// saturation case) is sign(x)·floor((|x|·q + 2^30 − [x < 0]) / 2^31), formed with unsigned
-// 32×32→64 products of |x|; RoundingDivideByPOT as in the scalar code.
-void requantizeRow(const int32_t* acc, const int32_t* bias, const std::vector<int32_t>& t, int n, const Requant& r,
-                   int8_t* out) {
-  const int32_t* q31 = t.data();
-  const int32_t* left = q31 + n;
-  const int32_t* right = q31 + 2 * size_t(n);
-  int c = 0;
 #if defined(__AVX2__)
+// Eight int32 values in [−128, 127] (already clamped) stored as int8.
+inline void store8(__m256i v, int8_t* out) {
+  const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packs_epi16(p16, p16));
+}
+
+// TfliteReference: SaturatingRoundingDoublingHighMul with a multiplier q ≥ 0 (never −2^31, so
+// no saturation case) is sign(x)·floor((|x|·q + 2^30 − [x < 0]) / 2^31), formed with unsigned
+// 32×32→64 products of |x|; RoundingDivideByPOT as in the scalar code.
+inline __m256i mbqmDouble(__m256i x, const int32_t* q31, const int32_t* left, const int32_t* right) {
   const __m256i one = _mm256_set1_epi32(1), c30 = _mm256_set1_epi64x(int64_t(1) << 30);
   const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFFll);
+  x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(left)));
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q31));
+  const __m256i ax = _mm256_abs_epi32(x);  // |−2^31| reads as 2^31 unsigned
+  const __m256i negBit = _mm256_srli_epi32(x, 31);
+  const __m256i pe = _mm256_sub_epi64(_mm256_add_epi64(_mm256_mul_epu32(ax, q), c30), _mm256_and_si256(negBit, low32));
+  const __m256i po = _mm256_sub_epi64(
+      _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(ax, 32), _mm256_srli_epi64(q, 32)), c30),
+      _mm256_srli_epi64(negBit, 32));
+  __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xAA);
+  h = _mm256_sign_epi32(h, x);
+  const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(right));
+  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rs), one);
+  const __m256i rem = _mm256_and_si256(h, mask);
+  const __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
+  return _mm256_sub_epi32(_mm256_srav_epi32(h, rs), _mm256_cmpgt_epi32(rem, thr));
+}
+
+// TfliteSingleRounding: (x·q + 2^(t−1)) >> t with t ∈ [1, 62] per lane. AVX2 has no 64-bit
+// arithmetic shift, so 2^62 is added first (|x·q| < 2^62 keeps the sum in [0, 2^64)), the
+// sum shifted logically and 2^(62−t) taken off again; the low 32 bits are the result.
+inline __m256i mbqmSingle(__m256i x, const int32_t* q31, const int32_t* total) {
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q31));
+  const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(total));
+  const __m256i one64 = _mm256_set1_epi64x(1), bias = _mm256_set1_epi64x(int64_t(1) << 62);
+  const __m256i c62 = _mm256_set1_epi64x(62);
+  auto lanes = [&](__m256i xs, __m256i qs, __m256i ts) {  // the even 32-bit lanes, as 64-bit
+    const __m256i p = _mm256_mul_epi32(xs, qs);
+    const __m256i round = _mm256_sllv_epi64(one64, _mm256_sub_epi64(ts, one64));
+    const __m256i sh = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(p, round), bias), ts);
+    return _mm256_sub_epi64(sh, _mm256_sllv_epi64(one64, _mm256_sub_epi64(c62, ts)));
+  };
+  const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFFll);
+  const __m256i even = lanes(x, q, _mm256_and_si256(t, low32));
+  const __m256i odd = lanes(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(q, 32), _mm256_srli_epi64(t, 32));
+  return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+#endif
+
+// out[c] = requantize(acc[c] + bias[c], r, c) eight lanes at a time; the scalar tail calls the
+// reference's requantize(), so every mode matches it bit for bit.
+void requantizeRow(const int32_t* acc, const int32_t* bias, const std::vector<int32_t>& t, int n, const Requant& r,
+                   int8_t* out) {
+  const int32_t* t0 = t.data();
+  const int32_t* t1 = t0 + n;
+  const int32_t* t2 = t0 + 2 * size_t(n);
+  int c = 0;
+#if defined(__AVX2__)
   const __m256i zp = _mm256_set1_epi32(r.outputOffset), lo = _mm256_set1_epi32(r.act.min),
                 hi = _mm256_set1_epi32(r.act.max);
+  const __m256 loF = _mm256_set1_ps(static_cast<float>(r.act.min - r.outputOffset));
+  const __m256 hiF = _mm256_set1_ps(static_cast<float>(r.act.max - r.outputOffset));
   for (; c + 8 <= n; c += 8) {
     __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c));
     if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
-    x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(left + c)));
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q31 + c));
-    const __m256i ax = _mm256_abs_epi32(x);  // |−2^31| reads as 2^31 unsigned
-    const __m256i negBit = _mm256_srli_epi32(x, 31);
-    const __m256i pe = _mm256_sub_epi64(_mm256_add_epi64(_mm256_mul_epu32(ax, q), c30), _mm256_and_si256(negBit, low32));
-    const __m256i po = _mm256_sub_epi64(
-        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(ax, 32), _mm256_srli_epi64(q, 32)), c30),
-        _mm256_srli_epi64(negBit, 32));
-    __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xAA);
-    h = _mm256_sign_epi32(h, x);
-    // RoundingDivideByPOT(h, right)
-    const __m256i rs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(right + c));
-    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rs), one);
-    const __m256i rem = _mm256_and_si256(h, mask);
-    const __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
-    __m256i v = _mm256_sub_epi32(_mm256_srav_epi32(h, rs), _mm256_cmpgt_epi32(rem, thr));
-    v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zp), lo), hi);
-    const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + c), _mm_packs_epi16(p16, p16));
+    __m256i v;
+    switch (r.mode) {
+      case RoundingMode::FloatMultiplierHalfEven: {
+        // cvtps2dq rounds half to even in the default MXCSR mode, as nearbyint does.
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_loadu_ps(reinterpret_cast<const float*>(t0 + c)));
+        f = _mm256_min_ps(_mm256_max_ps(f, loF), hiF);
+        v = _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+        break;
+      }
+      case RoundingMode::TfliteSingleRounding:
+        v = _mm256_add_epi32(mbqmSingle(x, t0 + c, t1 + c), zp);
+        break;
+      default:
+        v = _mm256_add_epi32(mbqmDouble(x, t0 + c, t1 + c, t2 + c), zp);
+        break;
+    }
+    store8(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), out + c);
   }
+#else
+  (void)t1;
+  (void)t2;
 #endif
-  for (; c < n; ++c) {
-    const int32_t a = acc[c] + (bias ? bias[c] : 0);
-    const int32_t shift = left[c] - right[c];
-    const int32_t v = mulByQuantizedMultiplier(a, q31[c], shift) + r.outputOffset;
-    out[c] = static_cast<int8_t>(std::min(r.act.max, std::max(r.act.min, v)));
-  }
+  for (; c < n; ++c) out[c] = static_cast<int8_t>(requantize(acc[c] + (bias ? bias[c] : 0), r, c));
 }
 
 #if defined(__AVX2__)

@@ -25,6 +25,7 @@ struct Interpreter::Impl {
   std::vector<bool> active;       // non-constant tensors the run touches
   bool keepTensors = true;
   bool reference = false;
+  RoundingMode mode = RoundingMode::TfliteReference;
   std::vector<std::vector<int8_t>> kept;  // per tensor, all samples of the last run
   std::vector<detail::Workspace> workspaces;
   std::vector<int8_t> empty;
@@ -40,10 +41,21 @@ size_t samplesOf(const GraphTensor& t) {
 }
 }  // namespace
 
-Expected<Interpreter> Interpreter::create(const IntegerGraph& graph) {
+const char* roundingModeName(RoundingMode mode) {
+  switch (mode) {
+    case RoundingMode::TfliteReference: return "tflite-reference";
+    case RoundingMode::TfliteSingleRounding: return "tflite-single-rounding";
+    case RoundingMode::FloatDequantizedHalfAway: return "float-dequantized-half-away";
+    case RoundingMode::FloatMultiplierHalfEven: return "float-multiplier-half-even";
+  }
+  return "?";
+}
+
+Expected<Interpreter> Interpreter::create(const IntegerGraph& graph, RoundingMode mode) {
   QAT_TRY(validate(graph));
   auto impl = std::make_shared<Impl>();
   impl->graph = graph;
+  impl->mode = mode;
   const size_t nt = graph.tensors.size();
   impl->perSample.resize(nt);
   impl->isFloat.resize(nt);
@@ -61,7 +73,7 @@ Expected<Interpreter> Interpreter::create(const IntegerGraph& graph) {
   }
   for (int t : graph.inputs) impl->active[static_cast<size_t>(t)] = true;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
-    auto op = detail::prepareOp(graph, i);
+    auto op = detail::prepareOp(graph, i, mode);
     if (!op.ok()) return op.error();
     for (int t : op->in) impl->active[static_cast<size_t>(t)] = true;
     impl->active[static_cast<size_t>(op->out)] = true;
@@ -73,6 +85,7 @@ Expected<Interpreter> Interpreter::create(const IntegerGraph& graph) {
 }
 
 const IntegerGraph& Interpreter::graph() const { return impl_->graph; }
+RoundingMode Interpreter::roundingMode() const { return impl_->mode; }
 void Interpreter::setKeepTensors(bool keep) { impl_->keepTensors = keep; }
 void Interpreter::setReferenceKernels(bool reference) { impl_->reference = reference; }
 

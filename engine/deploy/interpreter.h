@@ -24,12 +24,39 @@
 
 namespace qat::deploy {
 
-enum class RoundingMode { TfliteReference };
+// How requantization (and every other rounding of an int8 result) is computed. The studio's
+// numbers use TfliteReference; the other modes reproduce other runtimes bit for bit, so an
+// exported file can be checked against the interpreter run the way that runtime runs it.
+enum class RoundingMode {
+  // TFLite's reference kernels as built by default: Q31 multiplier and shift,
+  // SaturatingRoundingDoublingHighMul then RoundingDivideByPOT (two roundings, ties of the
+  // second away from zero).
+  TfliteReference,
+  // TFLite built with TFLITE_SINGLE_ROUNDING=1: the same Q31 multiplier and shift, one
+  // rounding: (x·q31 + 2^(30 − shift)) >> (31 − shift), ties toward +∞. Only the
+  // MultiplyByQuantizedMultiplier steps change (conv, depthwise, FC, ADD/SUB, MUL, MEAN
+  // with keep_dims, RELU/RELU6, LEAKY_RELU, requantizing QUANTIZE).
+  TfliteSingleRounding,
+  // Every operand dequantized to float32 (float(q − zp)·s, weights float(w)·s_w[c], bias
+  // float(b)·s_b[c]), the op computed in float32 in a fixed order (convolutions summed over
+  // input channel, then kernel row, then column; FC over its inputs in order; no fused
+  // multiply-add), and the result quantized once: round(v / s_out) + zp, ties away from zero,
+  // saturated. Arm NN's CpuRef backend (20.08: Decoder/Encoder<float>, armnn::Quantize).
+  FloatDequantizedHalfAway,
+  // int32 accumulators (bias included) converted to float32 and multiplied by a float32
+  // multiplier s_in·s_w[c]/s_out (formed in float), clamped, rounded half to even;
+  // elementwise ops as float expressions of the int8 inputs rounded half to even; lookup
+  // tables for unary ops. onnxruntime's CPU QLinear* kernels (MLAS on x86-64), i.e. the
+  // QDQ groups its graph optimizer fuses.
+  FloatMultiplierHalfEven,
+};
+const char* roundingModeName(RoundingMode mode);
 
 class Interpreter {
  public:
-  // Validates the graph and precomputes multipliers; errors name the op.
-  static Expected<Interpreter> create(const IntegerGraph& graph);
+  // Validates the graph and precomputes multipliers (in the form `mode` uses); errors name
+  // the op.
+  static Expected<Interpreter> create(const IntegerGraph& graph, RoundingMode mode = RoundingMode::TfliteReference);
 
   // One input tensor per graph input, batch first. Returns one tensor per graph output.
   Expected<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
@@ -39,6 +66,7 @@ class Interpreter {
   const std::vector<int8_t>& int8Values(int tensor) const;
 
   const IntegerGraph& graph() const;
+  RoundingMode roundingMode() const;
 
   // Keep every tensor's int8 values for int8Values() (default on). Whole-data-set
   // evaluations turn it off: the values of all tensors of 10,000 samples take hundreds

@@ -124,12 +124,22 @@ Status prepareConvLike(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op
       op.rq.mult.push_back(quantizeMultiplier(static_cast<double>(sIn) * static_cast<double>(w.quant.scale[size_t(c)]) /
                                               static_cast<double>(sOut)));
   }
+  op.rq.mode = op.mode;
+  if (op.mode == RoundingMode::FloatMultiplierHalfEven)  // onnxruntime: x_scale · w_scale[c] / y_scale in float
+    for (int c = 0; c < (perChannel ? channels : 1); ++c) op.rq.multF.push_back(sIn * w.quant.scale[size_t(c)] / sOut);
   op.w8 = readInt8(w);
+  if (hasBias) op.bias32 = readInt32(tensorAt(g, gop.inputs[2]));
+  if (op.mode == RoundingMode::FloatDequantizedHalfAway) {
+    const int kind = fc ? 2 : gop.kind == OpKind::DepthwiseConv2D ? 1 : 0;
+    const std::vector<float> biasScales = hasBias ? tensorAt(g, gop.inputs[2]).quant.scale : std::vector<float>{};
+    op.dq = kernels::makeDequantConv(kind, op.conv, op.fcDepth, op.fcUnits, op.w8, w.quant.scale, op.bias32, biasScales,
+                                     sIn, zp0(x), sOut, zp0(y), op.rq.act);
+    return {};
+  }
   if (gop.kind != OpKind::DepthwiseConv2D) {
     const int taps = fc ? op.fcDepth : op.conv.KH * op.conv.KW * op.conv.C;
     op.packed = kernels::packWeights(op.w8.data(), channels, taps);
   }
-  if (hasBias) op.bias32 = readInt32(tensorAt(g, gop.inputs[2]));
   return {};
 }
 
@@ -157,6 +167,8 @@ Status preparePool(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
     if (scale0(x) != scale0(y) || zp0(x) != zp0(y))
       return opError(op, "int8 pooling needs the same scale and zero point in and out (TFLite requires it)");
     op.rq.act = kernels::activationRange(gop.activation, scale0(y), zp0(y));
+    op.inScale = scale0(x);
+    op.inZeroPoint = zp0(x);
   }
   return {};
 }
@@ -181,6 +193,7 @@ Status prepareMean(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
     op.mean.inZeroPoint = zp0(x);
     op.mean.outZeroPoint = zp0(y);
     op.mean.mult = quantizeMultiplier(static_cast<double>(scale0(x)) / static_cast<double>(scale0(y)));
+    op.mean.mode = op.mode;
   }
   return {};
 }
@@ -229,11 +242,73 @@ Status prepareConcat(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) 
   }
   op.outScale = scale0(y);
   op.outZeroPoint = zp0(y);
+  if (isFloatMode(op.mode) && !op.isFloat)
+    for (size_t k = 0; k < op.concatScale.size(); ++k)
+      op.concatTables.push_back(
+          op.concatScale[k] == op.outScale && op.concatZeroPoint[k] == op.outZeroPoint
+              ? std::vector<int8_t>{}
+              : kernels::makeFloatTable(kernels::UnaryFn::Identity, 0.0f, op.concatScale[k], op.concatZeroPoint[k],
+                                        op.outScale, op.outZeroPoint, kernels::ActRange{},
+                                        op.mode == RoundingMode::FloatMultiplierHalfEven));
   return {};
 }
 
 float logisticF(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 float tanhF(float v) { return std::tanh(v); }
+
+// The float modes' element-wise ops on int8 tensors: binary ops in float, unary ones as a
+// table of the runtime's float function, SOFTMAX with the runtime's kernel (chosen in
+// executeOp), QUANTIZE / DEQUANTIZE as in TfliteReference apart from QuantizeLinear's
+// rounding (executeOp).
+Status prepareElementwiseFloatMode(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
+  namespace k = kernels;
+  const GraphTensor& x = tensorAt(g, gop.inputs[0]);
+  const GraphTensor& y = tensorAt(g, gop.outputs[0]);
+  const bool onnx = op.mode == RoundingMode::FloatMultiplierHalfEven;
+  auto table = [&](k::UnaryFn fn, float alpha, k::ActRange act = {}) {
+    op.lut = k::makeFloatTable(fn, alpha, scale0(x), zp0(x), scale0(y), zp0(y), act, onnx);
+    op.useLut = true;
+  };
+  switch (gop.kind) {
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul: {
+      const GraphTensor& b = tensorAt(g, gop.inputs[1]);
+      if (b.shape != x.shape || y.shape != x.shape)
+        return opError(op, "inputs and output must have the same shape (broadcasting is not supported)");
+      if (b.type != x.type) return opError(op, "both inputs must have the same type");
+      op.bin.op = gop.kind == OpKind::Add ? 0 : gop.kind == OpKind::Sub ? 1 : 2;
+      op.bin.s1 = scale0(x);
+      op.bin.s2 = scale0(b);
+      op.bin.sOut = scale0(y);
+      op.bin.zp1 = zp0(x);
+      op.bin.zp2 = zp0(b);
+      op.bin.zpOut = zp0(y);
+      op.bin.act = k::activationRange(gop.activation, scale0(y), zp0(y));
+      op.bin.mode = op.mode;
+      break;
+    }
+    case OpKind::Relu: table(k::UnaryFn::Relu, 0.0f); break;
+    case OpKind::Relu6: table(k::UnaryFn::Relu6, 0.0f); break;
+    case OpKind::LeakyRelu: table(k::UnaryFn::LeakyRelu, gop.alpha); break;
+    case OpKind::HardSwish: table(onnx ? k::UnaryFn::HardSwishOnnx : k::UnaryFn::HardSwish, 0.0f); break;
+    case OpKind::Logistic: table(onnx ? k::UnaryFn::LogisticMlas : k::UnaryFn::Logistic, 0.0f); break;
+    case OpKind::Tanh: table(k::UnaryFn::Tanh, 0.0f); break;
+    case OpKind::Quantize:  // int8 → int8
+      op.requantize = true;
+      table(k::UnaryFn::Identity, 0.0f);
+      break;
+    case OpKind::Softmax:
+      if (onnx) op.softmaxTable = k::makeSoftmaxTableOnnx(scale0(x), op.rowDepth);
+      break;
+    case OpKind::Reshape:
+      if (scale0(x) != scale0(y) || zp0(x) != zp0(y))
+        return opError(op, "int8 RESHAPE needs the same scale and zero point in and out");
+      break;
+    default: break;
+  }
+  return {};
+}
 
 Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
   const GraphTensor& x = tensorAt(g, gop.inputs[0]);
@@ -251,6 +326,7 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
     return opError(op, "needs int8 or float32 input and output of the same type");
   if (int8 && (!x.quant.quantized() || !y.quant.quantized()))
     return opError(op, "int8 tensors need quantization parameters");
+  if (int8 && isFloatMode(op.mode)) return prepareElementwiseFloatMode(g, gop, op);
   switch (gop.kind) {
     case OpKind::Add:
     case OpKind::Sub:
@@ -266,8 +342,10 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
         op.mul.outOffset = zp0(y);
         op.mul.mult = quantizeMultiplier(static_cast<double>(scale0(x) * scale0(b) / scale0(y)));
         op.mul.act = kernels::activationRange(gop.activation, scale0(y), zp0(y));
+        op.mul.mode = op.mode;
       } else {
         op.add = kernels::makeAddParams(scale0(x), zp0(x), scale0(b), zp0(b), scale0(y), zp0(y), gop.activation);
+        op.add.mode = op.mode;
       }
       break;
     }
@@ -279,6 +357,7 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
         op.rescale.mult = quantizeMultiplier(static_cast<double>(scale0(x) / scale0(y)));
         op.rescale.act = kernels::activationRange(gop.kind == OpKind::Relu ? FusedActivation::Relu : FusedActivation::Relu6,
                                                   scale0(y), zp0(y));
+        op.rescale.mode = op.mode;
       }
       break;
     case OpKind::Quantize:
@@ -287,6 +366,7 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
         op.rescale.inZeroPoint = zp0(x);
         op.rescale.outZeroPoint = zp0(y);
         op.rescale.mult = quantizeMultiplier(static_cast<double>(scale0(x)) / static_cast<double>(scale0(y)));
+        op.rescale.mode = op.mode;
       } else if (!(x.type == ElementType::Float32 && isInt8(y) && y.quant.quantized())) {
         return opError(op, "QUANTIZE supports float32 → int8 and int8 → int8");
       }
@@ -301,6 +381,7 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
         op.leaky.outZeroPoint = zp0(y);
         op.leaky.alpha = quantizeMultiplier(static_cast<double>(scale0(x) * gop.alpha / scale0(y)));
         op.leaky.identity = quantizeMultiplier(static_cast<double>(scale0(x) / scale0(y)));
+        op.leaky.mode = op.mode;
       }
       break;
     case OpKind::HardSwish:
@@ -325,10 +406,11 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
 
 }  // namespace
 
-Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i) {
+Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i, RoundingMode mode) {
   const GraphOp& gop = g.ops[i];
   PreparedOp op;
   op.kind = gop.kind;
+  op.mode = mode;
   op.label = "op " + std::to_string(i) + " (" + std::string(opKindName(gop.kind)) +
              (gop.sourceLayer.empty() ? "" : ", layer '" + gop.sourceLayer + "'") + ")";
   op.out = gop.outputs[0];
@@ -372,124 +454,6 @@ Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i) {
     if (tensorAt(g, t).isConstant())
       return opError(op, "constant activation inputs (tensor '" + tensorAt(g, t).name + "') are not supported");
   return op;
-}
-
-void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Workspace& ws, int n, bool reference) {
-  namespace k = kernels;
-  namespace fk = fkernels;
-  auto i8 = [&](int t) { return ws.i8[static_cast<size_t>(t)].data(); };
-  auto f32 = [&](int t) { return ws.f[static_cast<size_t>(t)].data(); };
-  const size_t inCount = size_t(n) * perSample[static_cast<size_t>(op.in[0])];
-  const int32_t* bias = op.bias32.empty() ? nullptr : op.bias32.data();
-  const float* fbias = op.bf.empty() ? nullptr : op.bf.data();
-  switch (op.kind) {
-    case OpKind::Conv2D:
-    case OpKind::DepthwiseConv2D: {
-      k::ConvShape s = op.conv;
-      s.N = n;
-      const bool dw = op.kind == OpKind::DepthwiseConv2D;
-      if (op.isFloat) {
-        (dw ? fk::depthwise : fk::conv)(s, f32(op.in[0]), op.wf.data(), fbias, f32(op.out), op.act);
-      } else if (reference) {
-        (dw ? k::depthwiseRef : k::convRef)(s, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
-      } else if (dw) {
-        k::depthwiseFast(s, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
-      } else {
-        k::convFast(s, op.rq, i8(op.in[0]), op.packed, bias, i8(op.out), ws.scratch);
-      }
-      return;
-    }
-    case OpKind::FullyConnected: {
-      const int rows = static_cast<int>(inCount / size_t(op.fcDepth));
-      if (op.isFloat) fk::fullyConnected(rows, op.fcDepth, op.fcUnits, f32(op.in[0]), op.wf.data(), fbias, f32(op.out), op.act);
-      else if (reference) k::fullyConnectedRef(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.w8.data(), bias, i8(op.out));
-      else k::fullyConnectedFast(rows, op.fcDepth, op.fcUnits, op.rq, i8(op.in[0]), op.packed, bias, i8(op.out), ws.scratch);
-      return;
-    }
-    case OpKind::AveragePool2D:
-    case OpKind::MaxPool2D: {
-      k::PoolShape s = op.pool;
-      s.N = n;
-      const bool avg = op.kind == OpKind::AveragePool2D;
-      if (op.isFloat) (avg ? fk::avgPool : fk::maxPool)(s, f32(op.in[0]), f32(op.out), op.act);
-      else if (avg) k::avgPoolRef(s, op.rq.act, i8(op.in[0]), i8(op.out));
-      else (reference ? k::maxPoolRef : k::maxPoolFast)(s, op.rq.act, i8(op.in[0]), i8(op.out));
-      return;
-    }
-    case OpKind::Mean:
-      if (op.isFloat) fk::mean(n, op.meanPixels, op.meanChannels, f32(op.in[0]), f32(op.out));
-      else k::meanRef(n, op.meanPixels, op.meanChannels, op.mean, i8(op.in[0]), i8(op.out));
-      return;
-    case OpKind::Reshape:
-      if (op.isFloat) std::memcpy(f32(op.out), f32(op.in[0]), inCount * sizeof(float));
-      else std::memcpy(i8(op.out), i8(op.in[0]), inCount);
-      return;
-    case OpKind::Softmax: {
-      const int rows = static_cast<int>(inCount / size_t(op.rowDepth));
-      if (op.isFloat) fk::softmax(rows, op.rowDepth, op.beta, f32(op.in[0]), f32(op.out));
-      else k::softmaxRef(rows, op.rowDepth, op.softmaxTable, op.outScale, op.outZeroPoint, i8(op.in[0]), i8(op.out));
-      return;
-    }
-    case OpKind::Logistic:
-    case OpKind::Tanh:
-      if (op.isFloat)
-        fk::unary(op.kind == OpKind::Logistic ? fk::Unary::Logistic : fk::Unary::Tanh, inCount, 0, f32(op.in[0]), f32(op.out));
-      else k::lutRef(inCount, op.lut, i8(op.in[0]), i8(op.out));
-      return;
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-      if (op.isFloat) {
-        const fk::Binary b = op.kind == OpKind::Add ? fk::Binary::Add : op.kind == OpKind::Sub ? fk::Binary::Sub : fk::Binary::Mul;
-        fk::binary(b, inCount, f32(op.in[0]), f32(op.in[1]), f32(op.out), op.act);
-      } else if (op.kind == OpKind::Mul) {
-        k::mulRef(inCount, op.mul, i8(op.in[0]), i8(op.in[1]), i8(op.out));
-      } else {
-        k::addRef(inCount, op.add, i8(op.in[0]), i8(op.in[1]), i8(op.out), op.kind == OpKind::Sub);
-      }
-      return;
-    case OpKind::Concatenation: {
-      const size_t outer = size_t(n) * op.concatOuter;
-      if (op.isFloat) {
-        std::vector<std::pair<const float*, size_t>> ins;
-        for (size_t j = 0; j < op.in.size(); ++j) ins.emplace_back(f32(op.in[j]), op.concatChunk[j]);
-        fk::concat(outer, ins, f32(op.out));
-      } else {
-        std::vector<k::ConcatInput> ins;
-        for (size_t j = 0; j < op.in.size(); ++j)
-          ins.push_back({i8(op.in[j]), op.concatChunk[j], op.concatScale[j], op.concatZeroPoint[j]});
-        k::concatRef(outer, ins, op.outScale, op.outZeroPoint, i8(op.out));
-      }
-      return;
-    }
-    case OpKind::Pad: {
-      std::vector<int> shape = op.padInShape;
-      shape[0] = n;
-      if (op.isFloat) fk::pad(shape, op.pads, f32(op.in[0]), f32(op.out));
-      else k::padRef(shape, op.pads, static_cast<int8_t>(op.outZeroPoint), i8(op.in[0]), i8(op.out));
-      return;
-    }
-    case OpKind::Quantize:
-      if (op.requantize) k::rescaleRef(inCount, op.rescale, i8(op.in[0]), i8(op.out));
-      else k::quantizeRef(inCount, op.outScale, op.outZeroPoint, f32(op.in[0]), i8(op.out));
-      return;
-    case OpKind::Dequantize:
-      k::dequantizeRef(inCount, op.inScale, op.inZeroPoint, i8(op.in[0]), f32(op.out));
-      return;
-    case OpKind::LeakyRelu:
-      if (op.isFloat) fk::unary(fk::Unary::LeakyRelu, inCount, op.alpha, f32(op.in[0]), f32(op.out));
-      else k::leakyReluRef(inCount, op.leaky, i8(op.in[0]), i8(op.out));
-      return;
-    case OpKind::HardSwish:
-      if (op.isFloat) fk::unary(fk::Unary::HardSwish, inCount, 0, f32(op.in[0]), f32(op.out));
-      else k::hardSwishRef(inCount, op.hardSwish, i8(op.in[0]), i8(op.out));
-      return;
-    case OpKind::Relu:
-    case OpKind::Relu6:
-      if (op.isFloat) fk::unary(op.kind == OpKind::Relu ? fk::Unary::Relu : fk::Unary::Relu6, inCount, 0, f32(op.in[0]), f32(op.out));
-      else k::rescaleRef(inCount, op.rescale, i8(op.in[0]), i8(op.out));
-      return;
-  }
 }
 
 }  // namespace qat::deploy::detail

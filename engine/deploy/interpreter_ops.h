@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/deploy/int_kernels.h"
+#include "engine/deploy/int_kernels_float.h"
 
 namespace qat::deploy::detail {
 
@@ -13,6 +14,7 @@ struct Workspace {
   std::vector<std::vector<int8_t>> i8;
   std::vector<std::vector<float>> f;
   kernels::ConvScratch scratch;
+  std::vector<float> floatScratch;  // FloatDequantizedHalfAway's fast conv / FC
 };
 
 struct PreparedOp {
@@ -53,10 +55,21 @@ struct PreparedOp {
   std::vector<size_t> concatChunk;
   std::vector<float> concatScale;
   std::vector<int32_t> concatZeroPoint;
+
+  // Rounding modes other than TfliteReference (RoundingMode in interpreter.h).
+  RoundingMode mode = RoundingMode::TfliteReference;
+  kernels::DequantConv dq;         // FloatDequantizedHalfAway: CONV_2D / DEPTHWISE_CONV_2D / FC
+  kernels::BinaryFloatParams bin;  // float modes: ADD / SUB / MUL
+  bool useLut = false;             // float modes: an element-wise op run as `lut`
+  std::vector<std::vector<int8_t>> concatTables;  // float modes: per input, empty = copied
 };
 
+inline bool isFloatMode(RoundingMode m) {
+  return m == RoundingMode::FloatDequantizedHalfAway || m == RoundingMode::FloatMultiplierHalfEven;
+}
+
 // Decodes op i of a validated graph; errors name the op and say what is unsupported.
-Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i);
+Expected<PreparedOp> prepareOp(const IntegerGraph& g, size_t i, RoundingMode mode);
 
 // Runs the op on `n` samples held in ws (tensor buffers already sized). perSample[t] is
 // tensor t's element count per sample.

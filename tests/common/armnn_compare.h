@@ -34,6 +34,11 @@ using qat::deploy::GraphTensor;
 using qat::deploy::IntegerGraph;
 using qat::deploy::Interpreter;
 using qat::deploy::OpKind;
+using qat::deploy::RoundingMode;
+
+// The interpreter's rounding mode that computes what Arm NN 20.08's CpuRef backend computes
+// (dequantize to float, float op, armnn::Quantize: round half away from zero).
+constexpr RoundingMode kArmnnMode = RoundingMode::FloatDequantizedHalfAway;
 
 struct Agreement {
   size_t values = 0, equal = 0;
@@ -78,8 +83,9 @@ inline Expected<Tensor> armnn(const QString& path, const std::vector<Tensor>& xs
   return qat::readNpy(out.toStdString());
 }
 
-inline Expected<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& xs) {
-  auto in = Interpreter::create(g);
+inline Expected<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& xs,
+                                  RoundingMode mode = RoundingMode::TfliteReference) {
+  auto in = Interpreter::create(g, mode);
   if (!in) return in.error();
   in->setKeepTensors(false);
   auto y = in->run(xs);
@@ -194,9 +200,9 @@ struct OpByOp {
   Agreement worst;
   std::string worstOp, failures, error;
 };
-inline OpByOp opByOp(const IntegerGraph& g, const std::vector<Tensor>& inputs) {
+inline OpByOp opByOp(const IntegerGraph& g, const std::vector<Tensor>& inputs, RoundingMode mode = kArmnnMode) {
   OpByOp r;
-  auto in = Interpreter::create(g);
+  auto in = Interpreter::create(g, mode);
   if (!in) return {{}, {}, {}, in.error().message};
   auto out = in->run(inputs);
   if (!out) return {{}, {}, {}, out.error().message};

@@ -161,6 +161,10 @@ class TestTfliteArmnn : public QObject {
     QVERIFY(!exact.empty());
     const Agreement a = compare(*ref, *arm, 1.0f, exact);
     qInfo("%s", qPrintable(describe(qPrintable(which), a)));
+    auto emu = interpret(g, xs, kArmnnMode);
+    QVERIFY2(emu.ok(), emu.ok() ? "" : emu.error().message.c_str());
+    const Agreement e = compare(*emu, *arm, 1.0f);
+    qInfo("%s", qPrintable(describe("  emulated", e)));
     // Teeth for the near-tie rule: the interpreter itself lands within 0.75 of the exact
     // result everywhere (so a near-tie is a near-tie and not a shared mistake).
     for (size_t i = 0; i < exact.size(); ++i)
