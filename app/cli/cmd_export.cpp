@@ -131,7 +131,7 @@ int runExport(int argc, char** argv, int first) {
   Expected<deploy::IntegerGraph> reread = makeError("not read");
   if (format == "onnx") {
     if (Status s = deploy::writeOnnxQdq(*graph, out); !s.ok()) return rep.fail(s.error().message);
-    reread = graph.value();  // no ONNX reader: verify the graph that was written
+    reread = deploy::readOnnxQdq(out);  // from disk: the Q/DQ pattern mapped back to the integer graph
   } else {
     deploy::TfliteWriteOptions to;
     to.int4Weights = a.has("int4-weights");
@@ -158,7 +158,9 @@ int runExport(int argc, char** argv, int first) {
     auto report = deploy::verifyGraph(reference, *reread, d, static_cast<size_t>(verifySamples));
     if (!report.ok()) return rep.fail("Verification failed: " + report.error().message);
     summary["verification"] = toJson(*report);
-    if (!rep.json()) std::cout << "verification: " << report->summary() << std::endl;
+    if (!rep.json())
+      std::cout << "verification of the graph read back from " << (format == "c-header" ? "the bytes in " : "") << out
+                << ": " << report->summary() << std::endl;
   }
   rep.summary(summary);
   return kExitOk;

@@ -1,7 +1,7 @@
 // qat-cli export end to end: a QAT checkpoint written by qat-cli quantize becomes an int8
 // .tflite, an ONNX QDQ file, a C header and (from the float model) a float .tflite; each
-// file is read back and verified, and the summary's agreement figures are real. Also
-// predict --mode integer and the integer accuracy quantize reports.
+// file is read back and verified (the report says so), and the summary's agreement
+// figures are real. Also predict --mode integer and the integer accuracy quantize reports.
 #include <QtTest>
 
 #include <QJsonArray>
@@ -9,6 +9,7 @@
 
 #include "common/cli_run.h"
 #include "engine/data/npy.h"
+#include "engine/deploy/onnx_file.h"
 #include "engine/deploy/tflite_file.h"
 #include "engine/quant/checkpoint.h"
 
@@ -81,6 +82,28 @@ class TestCliExport : public QObject {
                  QStringLiteral("200"), QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.out.constData());
     QVERIFY(QFileInfo(tmp(dir_, "m.onnx")).size() > 100000);
+    QVERIFY(verification(r)[QStringLiteral("top1_agreement")].toDouble() >= 0.99);
+    QVERIFY(verification(r)[QStringLiteral("max_step_difference")].toDouble() <= 1.0);
+    // The report says what was verified: the graph read back from the written .onnx file,
+    // which is the graph that was written (same ops, same outputs bit for bit).
+    r = cli({QStringLiteral("export"), QStringLiteral("--model"), ckpt_, QStringLiteral("--format"),
+             QStringLiteral("onnx"), QStringLiteral("--out"), tmp(dir_, "m2.onnx"), QStringLiteral("--verify-samples"),
+             QStringLiteral("100")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY2(r.out.contains("verification of the graph read back from " + tmp(dir_, "m2.onnx").toUtf8() + ": 100 samples"),
+             r.out.constData());
+    auto onnx = qat::deploy::readOnnxQdq(tmp(dir_, "m2.onnx").toStdString());
+    QVERIFY2(onnx.ok(), onnx.ok() ? "" : onnx.error().message.c_str());
+    QCOMPARE(onnx->ops.front().kind, qat::deploy::OpKind::Quantize);
+    QCOMPARE(onnx->ops.back().kind, qat::deploy::OpKind::Dequantize);
+    // A damaged .onnx file is not verified: readOnnxQdq refuses it naming the file.
+    QFile f(tmp(dir_, "m2.onnx"));
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QVERIFY(f.resize(f.size() / 2));
+    f.close();
+    auto cut = qat::deploy::readOnnxQdq(tmp(dir_, "m2.onnx").toStdString());
+    QVERIFY(!cut.ok());
+    QVERIFY(cut.error().message.find("m2.onnx") != std::string::npos);
     r = cli({QStringLiteral("export"), QStringLiteral("--model"), ckpt_, QStringLiteral("--format"),
              QStringLiteral("c-header"), QStringLiteral("--out"), tmp(dir_, "model_data.h"),
              QStringLiteral("--verify-samples"), QStringLiteral("0")});
