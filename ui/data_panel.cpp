@@ -30,17 +30,27 @@ std::string option(const nlohmann::json& o, const char* key, const std::string& 
   return o[key].get<std::string>();
 }
 
-// The engine's data-source spec for one file of a non-Fashion-MNIST ref.
-Expected<std::string> specFor(const std::string& kind, const std::string& path, const std::string& labels) {
+// The engine's data-source spec prefix of a DataRef kind ("npz" -> "npz:").
+std::string specPrefix(const std::string& kind) {
+  if (kind == kDataIdx) return "idx:";
+  if (kind == kDataNpz) return "npz:";
+  if (kind == kDataHdf5) return "h5:";
+  if (kind == kDataCsv) return "csv:";
+  if (kind == kDataImageFolder) return "images:";
+  return {};
+}
+
+// A spec back into the form's fields: "idx:a,b" -> {a, b}; "npz:f" -> {f, ""}.
+std::pair<QString, QString> pathsOfSpec(const std::string& kind, const std::string& spec) {
+  std::string rest = spec;
+  const std::string prefix = specPrefix(kind);
+  if (!prefix.empty() && rest.rfind(prefix, 0) == 0) rest = rest.substr(prefix.size());
   if (kind == kDataIdx) {
-    if (labels.empty()) return makeError("IDX data needs a labels file for '" + path + "'.");
-    return "idx:" + path + "," + labels;
+    const auto comma = rest.find(',');
+    if (comma != std::string::npos)
+      return {QString::fromStdString(rest.substr(0, comma)), QString::fromStdString(rest.substr(comma + 1))};
   }
-  if (kind == kDataNpz) return "npz:" + path;
-  if (kind == kDataHdf5) return "h5:" + path;
-  if (kind == kDataCsv) return "csv:" + path;
-  if (kind == kDataImageFolder) return "images:" + path;
-  return makeError("Unknown data set kind '" + kind + "'.");
+  return {QString::fromStdString(rest), {}};
 }
 
 // The last round(N · fraction) samples become the validation set (Keras' validation_split:
@@ -92,15 +102,12 @@ Expected<LoadedData> loadData(const project::DataRef& refIn, const Shape& inputS
     o.labelColumn = option(ref.options, "label_column");
     o.normalize = mode == "meanstd" ? "none" : mode;  // the statistics come from the training split below
     o.inputShape = inputShape;
-    auto spec = specFor(ref.kind, ref.trainPath, option(ref.options, "train_labels"));
-    if (!spec.ok()) return spec.error();
-    auto tr = loadDataSource(*spec, o);
+    auto tr = loadDataSource(ref.trainPath, o);
     if (!tr.ok()) return tr.error();
     train = std::move(tr->train);
+    test = std::move(tr->test);
     if (!ref.testPath.empty()) {
-      auto testSpec = specFor(ref.kind, ref.testPath, option(ref.options, "test_labels"));
-      if (!testSpec.ok()) return testSpec.error();
-      auto te = loadDataSource(*testSpec, o);
+      auto te = loadDataSource(ref.testPath, o);
       if (!te.ok()) return te.error();
       test = std::move(te->train);
     }
@@ -155,7 +162,11 @@ std::vector<std::string> displayClassNames(const Dataset& d) {
 DataPanel::DataPanel(ProjectDocument* document, QWidget* parent) : QWidget(parent), document_(document) {
   pending_ = std::make_unique<Expected<LoadedData>>(makeError("not loaded"));
   buildUi();
-  connect(document_, &ProjectDocument::dataChanged, this, &DataPanel::refreshSummary);
+  connect(document_, &ProjectDocument::dataChanged, this, [this] {
+    // Data set from elsewhere (an opened project, the Run menu): the form shows its source.
+    if (!isLoading() && !document_->dataRef().kind.empty()) setRef(document_->dataRef());
+    refreshSummary();
+  });
   auto running = [this] { loadButton_->setEnabled(!isLoading() && !document_->isTraining()); };
   connect(document_, &ProjectDocument::trainingStarted, this, running);
   connect(document_, &ProjectDocument::trainingFinished, this, running);
@@ -314,16 +325,21 @@ project::DataRef DataPanel::currentRef() const {
   nlohmann::json& o = ref.options;
   o["normalize"] = normalization_->currentData().toString().toStdString();
   if (ref.kind == kDataFashionMnist) return ref;
-  ref.trainPath = trainPath_->text().trimmed().toStdString();
-  ref.testPath = testPath_->text().trimmed().toStdString();
+  // Paths are stored as data-source specs ("npz:/data/f.npz", "idx:images,labels"): the
+  // form the CLI's --data takes and ProjectDocument::loadData reloads.
+  auto spec = [&ref](const QLineEdit* path, const QLineEdit* labels) {
+    const std::string p = path->text().trimmed().toStdString();
+    if (p.empty()) return std::string();
+    if (ref.kind == kDataIdx) return specPrefix(ref.kind) + p + "," + labels->text().trimmed().toStdString();
+    return specPrefix(ref.kind) + p;
+  };
+  ref.trainPath = spec(trainPath_, trainLabels_);
+  ref.testPath = spec(testPath_, testLabels_);
   if (ref.testPath.empty() && validationSplit_->value() > 0) o["validation_split"] = validationSplit_->value();
   auto put = [&o](const char* key, const QLineEdit* e) {
     if (!e->text().trimmed().isEmpty()) o[key] = e->text().trimmed().toStdString();
   };
-  if (ref.kind == kDataIdx) {
-    put("train_labels", trainLabels_);
-    if (!ref.testPath.empty()) put("test_labels", testLabels_);
-  } else if (ref.kind == kDataNpz || ref.kind == kDataHdf5) {
+  if (ref.kind == kDataNpz || ref.kind == kDataHdf5) {
     put("x_name", xName_);
     put("y_name", yName_);
   } else if (ref.kind == kDataCsv) {
@@ -338,10 +354,13 @@ void DataPanel::setRef(const project::DataRef& ref) {
   kind_->setCurrentIndex(k);  // resets the normalisation to the kind's default first
   const nlohmann::json& o = ref.options;
   auto text = [&o](const char* key) { return QString::fromStdString(option(o, key)); };
-  trainPath_->setText(ref.kind == kDataFashionMnist ? QString() : QString::fromStdString(ref.trainPath));
-  testPath_->setText(QString::fromStdString(ref.testPath));
-  trainLabels_->setText(text("train_labels"));
-  testLabels_->setText(text("test_labels"));
+  const bool fashion = ref.kind == kDataFashionMnist;
+  const auto [trainPath, trainLabels] = fashion ? std::pair<QString, QString>{} : pathsOfSpec(ref.kind, ref.trainPath);
+  const auto [testPath, testLabels] = pathsOfSpec(ref.kind, ref.testPath);
+  trainPath_->setText(trainPath);
+  trainLabels_->setText(trainLabels);
+  testPath_->setText(testPath);
+  testLabels_->setText(testLabels);
   xName_->setText(text("x_name"));
   yName_->setText(text("y_name"));
   labelColumn_->setText(text("label_column"));

@@ -42,16 +42,17 @@ inline constexpr const char* kDataHdf5 = "hdf5";
 inline constexpr const char* kDataImageFolder = "image-folder";
 inline constexpr const char* kDataCsv = "csv";
 
-// DataRef options (JSON keys), all optional:
+// A DataRef as ProjectDocument::loadData reads it: trainPath / testPath are data-source
+// specs (engine/data/data_source.h: "npz:/d/f.npz", "idx:IMAGES,LABELS", "images:DIR");
+// for fashion-mnist trainPath is the directory ("" = ProjectDocument::fashionMnistDir()).
+// Options (JSON keys), all optional:
 //   normalize         "none" | "scale01" | "meanstd"      (default "scale01")
 //   mean, std         per-channel statistics of a "meanstd" load; absent: computed from
-//                     the training data (and written back into the ref loadData returns)
+//                     the training data (and written into the ref loadData returns)
 //   validation_split  fraction of the training data held out when there is no test file
 //                     (the last samples, as Keras' validation_split)
-//   train_labels, test_labels   IDX label files (trainPath / testPath are the images)
 //   x_name, y_name    NPZ array / HDF5 data set names (default "x", "y")
 //   label_column      CSV label column, name or index (default the last)
-// For fashion-mnist trainPath is the directory ("" = ProjectDocument::fashionMnistDir()).
 
 struct LoadedData {
   std::shared_ptr<const Dataset> train;

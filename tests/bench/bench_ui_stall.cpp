@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   const size_t samples = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 3200;
   const int epochs = argc > 4 ? std::atoi(argv[4]) : 2;
   const int threads = argc > 5 ? std::atoi(argv[5]) : 2;
-  const auto kind = project::runKindFromName(kindName == "ptq" ? "ptq" : kindName);
+  const auto kind = project::runKindFromName(kindName);
   if (!kind) {
     std::fprintf(stderr, "unknown run kind '%s' (float, ptq, qat)\n", kindName.c_str());
     return 2;

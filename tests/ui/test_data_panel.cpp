@@ -163,7 +163,7 @@ void TestDataPanel::npzWithValidationSplitIsTheTail() {
   for (int i = 0; i < 15; ++i) QCOMPARE(train->labels[size_t(i)], i % 3);
   QCOMPARE(train->x.data()[16 * 7 + 5], 7.0f + 5.0f / 100.0f);  // "none": values untouched
   QCOMPARE(doc_->dataRef().kind, std::string(kDataNpz));
-  QCOMPARE(doc_->dataRef().trainPath, path.toStdString());
+  QCOMPARE(doc_->dataRef().trainPath, "npz:" + path.toStdString());  // a data-source spec
   QCOMPARE(doc_->dataRef().options.value("validation_split", 0.0), 0.25);
   // No class names: the strip shows the label numbers of the samples it picked.
   SampleStrip* strip = panel_->preview();
