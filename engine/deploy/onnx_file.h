@@ -22,8 +22,9 @@ Status writeOnnxQdq(const IntegerGraph& graph, const std::string& path);
 // read back gives bit for bit the results of the graph that was written. Reads exactly the
 // subset the writer produces (opset 13 to 17, default domain); any other node is refused
 // with an error naming it and its op type, damaged bytes with an error naming `what` (the
-// file), never a crash. Tensor order, generated names and notes may differ from the
-// original graph; weights written on a 4-bit grid read back as int8 (valueBits 8).
+// file), never a crash. Tensor order and generated names may differ from the original
+// graph (an op's sourceLayer becomes its output tensor's name); weights written on a 4-bit
+// grid read back as int8 values with valueBits 8.
 Expected<IntegerGraph> parseOnnxQdq(const std::vector<uint8_t>& bytes, const std::string& what);
 Expected<IntegerGraph> readOnnxQdq(const std::string& path);
 
