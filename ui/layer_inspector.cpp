@@ -68,6 +68,12 @@ LayerInspector::LayerInspector(ProjectDocument* document, QWidget* parent)
   refresh();
 }
 
+// ~QWidget hides the window, which moves the focus and makes a focused spin box or line
+// edit emit editingFinished into a half-destroyed inspector: silence the children first.
+LayerInspector::~LayerInspector() {
+  for (QWidget* w : findChildren<QWidget*>()) w->blockSignals(true);
+}
+
 void LayerInspector::buildUi() {
   auto* outer = new QVBoxLayout(this);
   header_ = new QLabel(this);
@@ -302,6 +308,7 @@ void LayerInspector::refreshEditors(const QList<int>& quantized) {
       const std::string name = param;
       connect(e, &QuantizerEditor::edited, this, [this, name](QuantField f) { onEdited(name, f); });
       weightLayout_->addWidget(e);
+      e->show();  // the layout would only show it from a queued call, after the next event loop turn
       weightEditors_[param] = e;
     }
   }

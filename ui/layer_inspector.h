@@ -38,6 +38,7 @@ class LayerInspector : public QWidget {
   Q_OBJECT
  public:
   explicit LayerInspector(ProjectDocument* document, QWidget* parent = nullptr);
+  ~LayerInspector() override;
 
   // Reloads everything from the document (called on its signals).
   void refresh();

@@ -38,8 +38,17 @@ void setTri(QCheckBox* box, std::optional<bool> v) {
   box->setCheckState(!v ? Qt::PartiallyChecked : *v ? Qt::Checked : Qt::Unchecked);
 }
 
-// Text of an optional number; "" for unset. %g keeps "0.999" and "-6" short.
-QString numberText(std::optional<double> v) { return v ? QString::number(*v, 'g', 7) : QString(); }
+// Text of an optional number; "" for unset. The shortest %g text that reads back as the
+// same float (the specs hold floats): "0.999", "-6", "0.04287426".
+QString numberText(std::optional<double> v) {
+  if (!v) return {};
+  const float f = static_cast<float>(*v);
+  for (int digits = 6; digits < 9; ++digits) {
+    const QString t = QString::number(double(f), 'g', digits);
+    if (t.toFloat() == f) return t;
+  }
+  return QString::number(double(f), 'g', 9);
+}
 
 bool usesInitRange(const QString& type) {
   return type == QLatin1String("Fixed") || type == QLatin1String("LearnedRange") || type == QLatin1String("LSQ");
@@ -80,6 +89,7 @@ QuantizerEditor::QuantizerEditor(const QString& title, bool withSkip, bool withP
   form_->addRow(tr("Bits"), bits_);
 
   auto* flags = new QHBoxLayout;
+  flags_ = flags;
   auto addFlag = [&](const QString& text, const QString& tip, QuantField f) {
     auto* box = new QCheckBox(text, this);
     box->setToolTip(tip);
@@ -175,13 +185,13 @@ void QuantizerEditor::load(const std::vector<std::optional<quant::QuantizerSpec>
 
 void QuantizerEditor::updateTypeRows() {
   // With every slot skipped there is nothing to edit but the skip box itself.
-  for (QWidget* w : std::initializer_list<QWidget*>{type_, bits_, symmetric_, narrow_, pow2_, ema_, rangeMin_,
-                                                     rangeMax_})
-    w->setEnabled(anyPresent_);
-  if (perAxis_) perAxis_->setEnabled(anyPresent_);
+  const bool any = anyPresent_;
+  form_->setRowVisible(type_, any);
+  form_->setRowVisible(bits_, any);
+  form_->setRowVisible(flags_, any);
   const QString& t = commonType_;
-  form_->setRowVisible(ema_, t == QLatin1String("MovingAverage"));
-  const bool range = usesInitRange(t) || t == QLatin1String("FixedRangeClip");
+  form_->setRowVisible(ema_, any && t == QLatin1String("MovingAverage"));
+  const bool range = any && (usesInitRange(t) || t == QLatin1String("FixedRangeClip"));
   form_->setRowVisible(rangeMin_, range);
   form_->setRowVisible(rangeMax_, range);
   typeInfo_->setText(t.isEmpty() ? (anyPresent_ ? tr("The selected layers use different types.") : QString())

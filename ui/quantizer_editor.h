@@ -18,6 +18,7 @@
 class QCheckBox;
 class QComboBox;
 class QFormLayout;
+class QLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -77,6 +78,7 @@ class QuantizerEditor : public QGroupBox {
   QLineEdit* rangeMin_;
   QLineEdit* rangeMax_;
   QFormLayout* form_;
+  QLayout* flags_;  // the row of check boxes
   QString commonType_;
   bool anyPresent_ = false;
 };

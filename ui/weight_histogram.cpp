@@ -18,6 +18,11 @@ WeightHistogram::WeightHistogram(QWidget* parent) : QCustomPlot(parent) {
   plotLayout()->addElement(0, 0, title_);
   xAxis->setLabel(tr("weight value"));
   yAxis->setLabel(tr("count"));
+  // Counts are whole numbers: no "2.5" ticks on a channel of 9 weights.
+  auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+  ticker->setTickStep(1);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  yAxis->setTicker(ticker);
   bars_ = new QCPBars(xAxis, yAxis);
   bars_->setName(tr("weights"));
   bars_->setPen(QPen(kBarColour.darker(130), 1));
@@ -27,10 +32,17 @@ WeightHistogram::WeightHistogram(QWidget* parent) : QCustomPlot(parent) {
   gridGraph_->setName(tr("grid levels"));
   gridGraph_->setLineStyle(QCPGraph::lsImpulse);
   gridGraph_->setPen(QPen(kGridColour, 1));
+  // The legend in its own row under the title, in one line: inside the axis rect it
+  // would hide bars, which fill the plot's height.
   legend->setVisible(true);
-  legend->setBrush(QBrush(QColor(255, 255, 255, 220)));
-  legend->setBorderPen(QPen(QColor(190, 190, 190)));
-  axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  legend->setBorderPen(Qt::NoPen);
+  legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  axisRect()->insetLayout()->take(legend);
+  axisRect()->insetLayout()->simplify();
+  plotLayout()->insertRow(1);
+  plotLayout()->addElement(1, 0, legend);
+  plotLayout()->setRowStretchFactor(1, 0.001);
+  legend->setMargins(QMargins(4, 0, 4, 0));
   setMinimumSize(300, 220);
   clear();
 }
@@ -166,9 +178,10 @@ void WeightHistogram::rebuild() {
   }
   gridGraph_->setData(lineKeys, lineValues, true);
 
+  // Two short lines: a dock is narrow.
   QString t = layer_.isEmpty() ? tr("No weights") : layer_ + QStringLiteral(" · ") + QString::fromStdString(param_);
   if (channels_ > 1) t += tr(" · channel %1 of %2").arg(channel_).arg(channels_);
-  if (!gridText.isEmpty()) t += QStringLiteral(" — ") + gridText;
+  if (!gridText.isEmpty()) t += QLatin1Char('\n') + gridText;
   title_->setText(t);
 
   const double pad = std::max(1e-6, (gridHi - gridLo) * 0.04);

@@ -68,6 +68,7 @@ class TestLayerInspector : public QObject {
   void histogramGridMatchesIndependentGrid();
   void perAxisChannelSwitchChangesPlottedData();
   void bnModeAndFreezeStepAreUndoable();
+  void typeRangeAndDecayEdits();
   void renderWithFourBitConv();
 
  private:
@@ -110,7 +111,7 @@ void TestLayerInspector::emptySelectionAsksForOne() {
   QVERIFY(inspector_->editorArea()->isVisible());
   QVERIFY(inspector_->headerLabel()->text().contains(QStringLiteral("conv1")));
   QVERIFY(inspector_->headerLabel()->text().contains(QStringLiteral("Conv2D")));
-  QVERIFY(inspector_->headerLabel()->text().contains(QStringLiteral("Weighted")));
+  QVERIFY(inspector_->headerLabel()->text().contains(QStringLiteral("weighted")));  // quantRoleName
 }
 
 void TestLayerInspector::passThroughLayerIsDisabledWithReason() {
@@ -177,7 +178,7 @@ void TestLayerInspector::presetsAndSkipOnDense() {
   skip->click();
   QVERIFY(!doc_->layerConfig(dense)->output.has_value());
   QCOMPARE(doc_->bitBadge(dense), QStringLiteral("W8"));
-  QVERIFY(!inspector_->outputEditor()->bitsSpin()->isEnabled());
+  QVERIFY(!inspector_->outputEditor()->bitsSpin()->isVisible());  // nothing to edit but "skip"
   skip->click();  // back: the default scheme's activation quantizer
   QVERIFY(doc_->layerConfig(dense)->output.has_value());
   QCOMPARE(doc_->layerConfig(dense)->output->type, std::string("MovingAverage"));
@@ -350,17 +351,69 @@ void TestLayerInspector::bnModeAndFreezeStepAreUndoable() {
   QCOMPARE(mode->currentIndex(), mode->findData(int(quant::BnMode::Tfmot)));
 }
 
+void TestLayerInspector::typeRangeAndDecayEdits() {
+  const int dense = doc_->nodeOfLayer(QStringLiteral("dense"));
+  doc_->setSelectedNodes({dense});
+  QuantizerEditor* kernel = inspector_->weightEditor(QStringLiteral("kernel"));
+  QVERIFY(!kernel->rangeMinEdit()->isVisible());  // LastValue has no range to set
+  QComboBox* type = kernel->typeCombo();
+  const int fixed = type->findText(QStringLiteral("Fixed"));
+  QVERIFY(fixed >= 0);
+  type->setCurrentIndex(fixed);
+  emit type->activated(fixed);
+  // Fixed needs a range: it gets the weights' own, so the grid stays the same size.
+  const quant::QuantizerSpec& spec = doc_->layerConfig(dense)->weights.at("kernel");
+  QCOMPARE(spec.type, std::string("Fixed"));
+  const Tensor& w = paramOf(*doc_, dense, "kernel");
+  const auto [mn, mx] = std::minmax_element(w.data(), w.data() + w.size());
+  QCOMPARE(*spec.initMin, *mn);
+  QCOMPARE(*spec.initMax, *mx);
+  QVERIFY(kernel->rangeMaxEdit()->isVisible());
+  QCOMPARE(kernel->rangeMaxEdit()->text().toFloat(), *mx);  // the text reads back as the same float
+
+  kernel->rangeMaxEdit()->setText(QStringLiteral("0.5"));
+  emit kernel->rangeMaxEdit()->editingFinished();
+  QCOMPARE(*doc_->layerConfig(dense)->weights.at("kernel").initMax, 0.5f);
+  QVERIFY(inspector_->histogram()->gridLevels().back() > 0.49);  // the grid follows the fixed range
+  // A range with min above max is refused with the engine's message; nothing changes.
+  const int steps = doc_->undoStack()->count();
+  kernel->rangeMinEdit()->setText(QStringLiteral("0.7"));
+  emit kernel->rangeMinEdit()->editingFinished();
+  QCOMPARE(doc_->undoStack()->count(), steps);
+  QVERIFY2(inspector_->messageLabel()->text().contains(QStringLiteral("init_min")),
+           qPrintable(inspector_->messageLabel()->text()));
+  QCOMPARE(kernel->rangeMinEdit()->text().toFloat(), *mn);  // reloaded from the document
+
+  QuantizerEditor* out = inspector_->outputEditor();
+  QVERIFY(out->emaDecayEdit()->isVisible());
+  out->emaDecayEdit()->setText(QStringLiteral("0.99"));
+  emit out->emaDecayEdit()->editingFinished();
+  QCOMPARE(doc_->layerConfig(dense)->output->emaDecay, 0.99f);
+  QVERIFY(inspector_->messageLabel()->text().isEmpty());
+}
+
 void TestLayerInspector::renderWithFourBitConv() {
+  const QString dir = qEnvironmentVariableIsSet("QAT_SCREENSHOT_DIR") ? qEnvironmentVariable("QAT_SCREENSHOT_DIR")
+                                                                       : QDir::tempPath();
+  auto save = [&](const QString& name) {
+    QTest::qWait(50);  // layouts settle on posted events (a cascade up to the scroll area)
+    inspector_->histogram()->replot();
+    const QImage image = inspector_->grab().toImage();
+    const QString path = QDir(dir).filePath(name);
+    QVERIFY(!image.isNull() && image.save(path));
+    qInfo("screenshot: %s", qPrintable(path));
+  };
+  // Also a Dense layer (output quantizer with its EMA decay) and a mixed selection.
+  doc_->setSelectedNodes({doc_->nodeOfLayer(QStringLiteral("dense"))});
+  save(QStringLiteral("layer_inspector_dense.png"));
+  doc_->setSelectedNodes({doc_->nodeOfLayer(QStringLiteral("conv1")), doc_->nodeOfLayer(QStringLiteral("dense")),
+                          doc_->nodeOfLayer(QStringLiteral("flatten"))});
+  save(QStringLiteral("layer_inspector_mixed.png"));
+
   doc_->setSelectedNodes({doc_->nodeOfLayer(QStringLiteral("conv2"))});
   setKernelBitsAsUser(4);
   inspector_->channelSpin()->setValue(3);
-  inspector_->histogram()->replot();
-  const QImage image = inspector_->grab().toImage();
-  QVERIFY(!image.isNull());
-  const QString dir = qEnvironmentVariableIsSet("QAT_SCREENSHOT_DIR") ? qEnvironmentVariable("QAT_SCREENSHOT_DIR")
-                                                                       : QDir::tempPath();
-  const QString path = QDir(dir).filePath(QStringLiteral("layer_inspector.png"));
-  QVERIFY(image.save(path));
+  save(QStringLiteral("layer_inspector.png"));
   // The grid lines' red must be on screen: the histogram was really drawn.
   const QImage plot = inspector_->histogram()->grab().toImage();
   int red = 0;
@@ -370,7 +423,6 @@ void TestLayerInspector::renderWithFourBitConv() {
       red += c.red() > 180 && c.green() < 140 && c.blue() < 140;
     }
   QVERIFY2(red > 100, qPrintable(QStringLiteral("%1 red pixels").arg(red)));
-  qInfo("screenshot: %s", qPrintable(path));
 }
 
 QTEST_MAIN(TestLayerInspector)
