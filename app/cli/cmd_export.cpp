@@ -1,6 +1,7 @@
 // qat-cli export: a QAT checkpoint (or a float model) → .tflite (int8 or float), ONNX QDQ
-// or a C header, then verification of the written file against the studio's model.
-#include <filesystem>
+// or a C header, then verification of the written file against the studio's model. The
+// pipeline is deploy::exportModel (shared with the studio); this file parses the arguments,
+// loads the model and data, and prints the result.
 #include <iostream>
 
 #include "args.h"
@@ -8,11 +9,7 @@
 #include "model_source.h"
 #include "reporter.h"
 #include "engine/core/threading.h"
-#include "engine/data/file_io.h"
-#include "engine/deploy/freeze.h"
-#include "engine/deploy/onnx_file.h"
-#include "engine/deploy/tflite_file.h"
-#include "engine/deploy/verify.h"
+#include "engine/deploy/export.h"
 #include "engine/quant/checkpoint.h"
 
 namespace qat::cli {
@@ -74,15 +71,15 @@ int runExport(int argc, char** argv, int first) {
     std::cerr << "qat-cli export: " << (err.empty() ? "--model and --out are required" : err) << "\n";
     return kExitUsage;
   }
-  if (format != "tflite" && format != "tflite-float" && format != "onnx" && format != "c-header" &&
-      format != "keras") {
+  const auto fmt = deploy::exportFormatFromName(format);
+  if (!fmt) {
     std::cerr << "qat-cli export: --format must be tflite, tflite-float, onnx, c-header or keras\n";
     return kExitUsage;
   }
   setThreadCount(threads);
   Reporter rep(a.has("json"));
   const std::string spec = a.get("model"), out = a.get("out");
-  const bool isFloat = format == "tflite-float";
+  const bool isFloat = *fmt == deploy::ExportFormat::TfliteFloat, isKeras = *fmt == deploy::ExportFormat::Keras;
 
   // The model to export and the one to verify against.
   Model floatModel;
@@ -96,7 +93,7 @@ int runExport(int argc, char** argv, int first) {
     auto m = loadModelArg(spec, "42", a.get("architecture"));
     if (!m.ok()) return rep.fail(m.error().message);
     floatModel = std::move(m.value());
-    if (!isFloat && format != "keras")
+    if (deploy::isIntegerFormat(*fmt))
       return rep.fail(spec + " is a float model; an integer export needs a QAT checkpoint. Create one with "
                              "'qat-cli quantize --model " + spec + " --out qat.h5' (--epochs 0 for post-training "
                              "quantization), or export it with --format tflite-float.");
@@ -104,63 +101,37 @@ int runExport(int argc, char** argv, int first) {
   // Verification data, loaded first: its training split also gives the ranges freeze
   // measures for tensors the QAT model leaves unquantized (before an in-layer softmax).
   std::optional<LoadedData> data;
-  if (format != "keras" && (verifySamples > 0 || !isFloat)) {
+  if (!isKeras && (verifySamples > 0 || !isFloat)) {
     auto d = loadDataArgs(a, floatModel);
     if (!d.ok()) return rep.fail("Data: " + d.error().message);
     data.emplace(std::move(d.value()));
   }
   Tensor rangeSamples;
-  if (format == "keras") {  // the trained float weights, for Keras or another QAT run
-    if (quantized)
-      if (Status s = quant::copyFloatWeights(*quantized, floatModel); !s.ok()) return rep.fail(s.error().message);
-    if (Status s = saveKerasModel(floatModel, out); !s.ok()) return rep.fail(s.error().message);
+  if (data) rangeSamples = subset(data->train, 256).x;
+  deploy::ExportOptions eo;
+  eo.int8Io = a.has("int8-io");
+  eo.int4Weights = a.has("int4-weights");
+  eo.verifySamples = static_cast<size_t>(verifySamples);
+  eo.modelName = spec;
+  const Dataset* verifyData = data ? (data->test ? &*data->test : &data->train) : nullptr;
+  auto result = deploy::exportModel(floatModel, quantized ? &*quantized : nullptr, *fmt, out, eo, verifyData,
+                                    data ? &rangeSamples : nullptr);
+  if (!result.ok()) return rep.fail(result.error().message);
+
+  if (isKeras) {
     if (!rep.json()) std::cout << "wrote " << out << " (Keras .h5, float weights)" << std::endl;
     rep.summary({{"format", format}, {"outputs", {{"model", out}}}});
     return kExitOk;
   }
-  deploy::FreezeOptions fo;
-  fo.int8Io = a.has("int8-io");
-  if (data) {
-    rangeSamples = subset(data->train, 256).x;
-    fo.rangeSamples = &rangeSamples;
-  }
-  auto graph = isFloat ? deploy::freezeFloat(floatModel) : deploy::freezeQuantized(*quantized, fo);
-  if (!graph.ok()) return rep.fail("Cannot export " + spec + ": " + graph.error().message);
-
-  // Write, then read back what was written: verification runs on the file's contents.
-  Expected<deploy::IntegerGraph> reread = makeError("not read");
-  if (format == "onnx") {
-    if (Status s = deploy::writeOnnxQdq(*graph, out); !s.ok()) return rep.fail(s.error().message);
-    reread = deploy::readOnnxQdq(out);  // from disk: the Q/DQ pattern mapped back to the integer graph
-  } else {
-    deploy::TfliteWriteOptions to;
-    to.int4Weights = a.has("int4-weights");
-    auto bytes = deploy::tfliteBytes(*graph, to);
-    if (!bytes.ok()) return rep.fail(bytes.error().message);
-    if (format == "c-header") {
-      std::string symbol = std::filesystem::path(out).stem().string();
-      for (char& c : symbol)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      if (Status s = deploy::writeCHeader(*bytes, out, symbol + "_tflite"); !s.ok()) return rep.fail(s.error().message);
-    } else if (Status s = writeFileAtomic(out, *bytes); !s.ok()) {
-      return rep.fail(s.error().message);
-    }
-    reread = deploy::parseTflite(*bytes, out);
-  }
-  if (!reread.ok()) return rep.fail("The written file does not read back: " + reread.error().message);
-  nlohmann::json summary{{"format", format}, {"outputs", {{"model", out}}}, {"notes", graph->notes}};
-  for (const auto& n : graph->notes) rep.event("note", {{"message", n}}, "note: " + n);
-  if (!rep.json()) std::cout << "wrote " << out << " (" << std::filesystem::file_size(out) << " bytes)" << std::endl;
-
-  if (verifySamples > 0) {
-    const Dataset& d = data->test ? *data->test : data->train;
-    Model& reference = isFloat ? floatModel : quantized->model;
-    auto report = deploy::verifyGraph(reference, *reread, d, static_cast<size_t>(verifySamples));
-    if (!report.ok()) return rep.fail("Verification failed: " + report.error().message);
+  nlohmann::json summary{{"format", format}, {"outputs", {{"model", out}}}, {"notes", result->notes}};
+  for (const auto& n : result->notes) rep.event("note", {{"message", n}}, "note: " + n);
+  if (!rep.json()) std::cout << "wrote " << out << " (" << result->bytes << " bytes)" << std::endl;
+  if (!result->verificationError.empty()) return rep.fail(result->verificationError);
+  if (const auto& report = result->verification) {
     summary["verification"] = toJson(*report);
     if (!rep.json())
-      std::cout << "verification of the graph read back from " << (format == "c-header" ? "the bytes in " : "") << out
-                << ": " << report->summary() << std::endl;
+      std::cout << "verification of the graph read back from " << (*fmt == deploy::ExportFormat::CHeader ? "the bytes in " : "")
+                << out << ": " << report->summary() << std::endl;
   }
   rep.summary(summary);
   return kExitOk;
