@@ -22,6 +22,11 @@ using deploy::ElementType;
 using deploy::GraphOp;
 using deploy::IntegerGraph;
 using deploy::OpKind;
+using deploy::RoundingMode;
+
+// The interpreter's rounding mode that computes what onnxruntime's fused QLinear* kernels
+// (MLAS, x86-64) compute: int32 accumulators times a float multiplier, rounded half to even.
+constexpr RoundingMode kOnnxMode = RoundingMode::FloatMultiplierHalfEven;
 
 // The size of one step of output i: its DEQUANTIZE input's scale, 1 for raw int8, 0 float.
 inline float outputStep(const IntegerGraph& g, size_t i) {
@@ -72,8 +77,9 @@ inline IsolatedOps isolateOps(const IntegerGraph& g) {
   return r;
 }
 
-inline std::vector<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& inputs) {
-  auto interp = deploy::Interpreter::create(g);
+inline std::vector<Tensor> interpret(const IntegerGraph& g, const std::vector<Tensor>& inputs,
+                                     RoundingMode mode = RoundingMode::TfliteReference) {
+  auto interp = deploy::Interpreter::create(g, mode);
   if (!interp.ok()) qFatal("interpreter: %s", interp.error().message.c_str());
   auto y = interp->run(inputs);
   if (!y.ok()) qFatal("interpreter: %s", y.error().message.c_str());
@@ -148,11 +154,11 @@ class OnnxJudge {
     Agreement agree[2];
   };
   // Every op with an int8 output, isolated (isolateOps), on the int8 values the whole
-  // graph computed for the first n samples of x (the graph's single input).
-  std::vector<OpResult> perOp(const IntegerGraph& g, const Tensor& x, int n) const {
+  // graph computed for the first n samples of x (the graph's single input), in `mode`.
+  std::vector<OpResult> perOp(const IntegerGraph& g, const Tensor& x, int n, RoundingMode mode = kOnnxMode) const {
     Tensor xs(x.shape().withoutBatch().withBatch(n));
     std::copy(x.data(), x.data() + xs.size(), xs.data());
-    auto full = deploy::Interpreter::create(g);
+    auto full = deploy::Interpreter::create(g, mode);
     if (!full.ok() || !full->run({xs}).ok()) qFatal("interpreter failed on %s", g.name.c_str());
     auto int8Tensor = [&](int t) {
       Tensor v(Shape(g.tensors[size_t(t)].shape).withoutBatch().withBatch(n));

@@ -1,25 +1,25 @@
 // Our .tflite files in an independent runtime: Arm NN 20.08 (TfLite parser, CpuRef backend,
 // through tests/armnn_runner in a child process) against the studio's integer interpreter.
 //
-// Criterion, per operator: ≥ 99.5% of the int8 output values equal and none more than one
-// step apart (issue 5), or, where more differ, every difference a rounding near-tie: both
-// runtimes within 0.75 of the exact result (test::exactPositions, a float reference of the
-// op). Arm NN computes in float and rounds once in the real domain; TFLite's reference
-// arithmetic, which the interpreter follows, rounds twice when a requantization multiplier
-// is below 0.5 (SRDHM, then a rounding shift: FULLY_CONNECTED, LEAKY_RELU and MUL with such
-// scales differ in up to 5-13% of values) and rounds AVERAGE_POOL_2D's ties on the raw int8
-// sum (zero point included), so ties on inputs with a nonzero zero point go the other way.
-// End to end, those one-step differences propagate and grow through later layers (a few
-// steps at a softmax), so whole models are held to top-1 agreement ≥ 99% and their value
-// agreement is reported; every operator is checked alone, fed with the interpreter's values
-// of its inputs.
-//  * one graph per operator kind, int8 input(s) and output, raw int8 values compared;
+// Arm NN computes in float on dequantized values and rounds once, half away from zero;
+// TFLite's reference arithmetic, the studio's numbers, rounds twice in fixed point. The two
+// agree on ≥ 99.5 % of each op's values (the rest one step apart: rounding near-ties), but
+// one-step differences propagate through a network, so whole models are compared with the
+// interpreter run in RoundingMode::FloatDequantizedHalfAway (kArmnnMode), which computes
+// what CpuRef computes, in its order, bit for bit. Criterion (issue 5), whole models and
+// single ops: ≥ 99.5 % of the int8 output values equal and none more than one step apart.
+// The TFLite-reference agreement is printed next to it.
+//  * one graph per operator kind, int8 input(s) and output, raw int8 values compared
+//    (TfliteReference: issue 5's criterion or rounding near-ties against a float reference
+//    of the op; kArmnnMode: every value equal);
 //  * a small CNN with float I/O (QUANTIZE ... DEQUANTIZE), weights on the 8- or 4-bit grid;
 //  * builtin:fashion-mlp and builtin:fashion-cnn, float-trained for an epoch, quantized
 //    (default8), calibrated, briefly QAT-trained and frozen with freezeQuantized, on
 //    Fashion-MNIST test images (random images when the Debian data set is not installed);
+//  * every loadable model of ../shared/models/keras (default8, whole model), and op by op
+//    for those under 50 M MAC/sample;
 //  * files written by TF's converter: read, written again by our writer, and run in Arm NN
-//    next to the original: outputs identical; then the interpreter op by op as above.
+//    next to the original: outputs identical; then the interpreter op by op and whole.
 #include <QtTest>
 
 #include "engine/graph/model_stats.h"
@@ -98,7 +98,24 @@ int argmax(const Tensor& t, int row, int k) {
   return best;
 }
 
+// Whole model against Arm NN: the interpreter in TfliteReference (printed) and in kArmnnMode
+// (returned, held to issue 5's criterion by the caller).
+Agreement wholeModel(const char* what, const IntegerGraph& g, const std::vector<Tensor>& xs, const Tensor& arm) {
+  auto ref = interpret(g, xs);
+  auto emu = interpret(g, xs, kArmnnMode);
+  QAT_ASSERT(ref.ok() && emu.ok());
+  const Agreement before = compare(*ref, arm, outputStep(g)), after = compare(*emu, arm, outputStep(g));
+  qInfo("%s, whole model vs Arm NN: tflite-reference %.3f%% equal (max %g steps), %s %.3f%% equal (max %g steps) of "
+        "%zu values",
+        what, 100.0 * before.equalFraction(), before.maxSteps, qat::deploy::roundingModeName(kArmnnMode),
+        100.0 * after.equalFraction(), after.maxSteps, after.values);
+  return after;
+}
+
 }  // namespace
+
+#define VERIFY_ISSUE5(a)                                                                       \
+  QVERIFY2((a).equalFraction() >= 0.995 && (a).maxSteps <= 1.0, qPrintable(describe("whole model", (a))))
 
 class TestTfliteArmnn : public QObject {
   Q_OBJECT
@@ -164,7 +181,8 @@ class TestTfliteArmnn : public QObject {
     auto emu = interpret(g, xs, kArmnnMode);
     QVERIFY2(emu.ok(), emu.ok() ? "" : emu.error().message.c_str());
     const Agreement e = compare(*emu, *arm, 1.0f);
-    qInfo("%s", qPrintable(describe("  emulated", e)));
+    qInfo("%s", qPrintable(describe("  float-dequantized-half-away", e)));
+    QVERIFY2(e.equal == e.values, qPrintable(describe("the Arm NN mode differs", e)));
     // Teeth for the near-tie rule: the interpreter itself lands within 0.75 of the exact
     // result everywhere (so a near-tie is a near-tie and not a shared mistake).
     for (size_t i = 0; i < exact.size(); ++i)
@@ -192,10 +210,9 @@ class TestTfliteArmnn : public QObject {
     auto ref = interpret(g, {x});
     QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
     const Agreement a = compare(*ref, *arm, outputStep(g));
-    const double top1 = top1Agreement(*ref, *arm, 10);
-    qInfo("%s; top-1 agreement %.2f%%", qPrintable(describe("cnn end to end", a)), 100.0 * top1);
     QVERIFY2(a.distinct >= 20, qPrintable(describe("degenerate outputs", a)));
-    QVERIFY2(top1 >= 0.99, qPrintable(QStringLiteral("top-1 agreement %1").arg(top1)));
+    const Agreement e = wholeModel("cnn", g, {x}, *arm);
+    VERIFY_ISSUE5(e);
     const OpByOp ops = opByOp(g, {x});
     QVERIFY2(ops.error.empty(), ops.error.c_str());
     qInfo("%s", qPrintable(describe(("op by op, worst: " + ops.worstOp).c_str(), ops.worst)));
@@ -234,9 +251,10 @@ class TestTfliteArmnn : public QObject {
     QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
     const Agreement a = compare(*ref, *arm, outputStep(*g));
     const double top1 = top1Agreement(*ref, *arm, 10);
-    qInfo("%s end to end (%s, %d ops): %s; top-1 agreement %.2f%%", qPrintable(model),
-          real ? "Fashion-MNIST test images" : "random images", int(g->ops.size()),
-          qPrintable(describe("", a)), 100.0 * top1);
+    const std::string what = model.toStdString() + " (" + (real ? "Fashion-MNIST test images" : "random images") +
+                             ", " + std::to_string(g->ops.size()) + " ops)";
+    const Agreement e = wholeModel(what.c_str(), *g, {eval.x}, *arm);
+    qInfo("  top-1 agreement with tflite-reference %.2f%%", 100.0 * top1);
     if (real) {
       int correctRef = 0, correctArm = 0;
       for (int r = 0; r < int(eval.size()); ++r) {
@@ -248,6 +266,7 @@ class TestTfliteArmnn : public QObject {
     }
     QVERIFY2(a.distinct >= 50, qPrintable(describe("degenerate outputs", a)));
     QVERIFY2(top1 >= 0.99, qPrintable(QStringLiteral("top-1 agreement %1").arg(top1)));
+    VERIFY_ISSUE5(e);
 
     const OpByOp ops = opByOp(*g, {subset(eval, 100).x});
     QVERIFY2(ops.error.empty(), ops.error.c_str());
@@ -256,9 +275,8 @@ class TestTfliteArmnn : public QObject {
   }
 
   // Whole-model default-8-bit export of every Keras model in ../shared/models/keras that
-  // loads (calibrated on 8 smooth random samples): Arm NN runs the file; op by op it agrees
-  // with the interpreter; end to end the figures are reported (random weights' ranges make
-  // whole-model agreement a smoke test, see the file comment).
+  // loads (calibrated on 8 smooth random samples): Arm NN runs the file; whole, it agrees
+  // with the interpreter in kArmnnMode by issue 5's criterion; op by op as well.
   void sharedKerasModels_data() {
     QTest::addColumn<QString>("file");
     const std::filesystem::path dir = QAT_SHARED_DIR "/models/keras";
@@ -309,16 +327,19 @@ class TestTfliteArmnn : public QObject {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("model.tflite"));
     QVERIFY(writeTflite(*g, path.toStdString()).ok());
-    auto arm = armnn(path, {d.x}, dir);
+    // The two large image models (squeezenet 224x224: 0.86 GMAC/sample, xception) run 2
+    // samples whole and none op by op: CpuRef computes in scalar float (minutes per
+    // squeezenet batch of 8), and the suite has a CI budget (test_onnx_models covers them op
+    // by op).
+    const bool large = forwardMacsPerSample(*m) > 50'000'000;
+    const Tensor x = large ? subset(d, 2).x : d.x;
+    auto arm = armnn(path, {x}, dir);
     QVERIFY2(arm.ok(), arm.ok() ? "" : arm.error().message.c_str());
-    auto ref = interpret(*g, {d.x});
-    QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
-    const Agreement a = compare(*ref, *arm, outputStep(*g));
-    qInfo("%d ops, %s", int(g->ops.size()), qPrintable(describe("end to end", a)));
-    // Op by op on as many samples as keep CpuRef's time reasonable (one process per op);
-    // the two large image models (squeezenet 224x224: 0.86 GMAC/sample, xception) only end
-    // to end, to keep the suite within its CI budget (test_onnx_models covers them op by op).
-    if (forwardMacsPerSample(*m) > 50'000'000) return;
+    const std::string what = QFileInfo(file).fileName().toStdString() + " (" + std::to_string(g->ops.size()) + " ops)";
+    const Agreement e = wholeModel(what.c_str(), *g, {x}, *arm);
+    VERIFY_ISSUE5(e);
+    // Op by op on as many samples as keep CpuRef's time reasonable (one process per op).
+    if (large) return;
     const size_t perSample = d.x.size() / size_t(n);
     const size_t opSamples = std::clamp<size_t>(100000 / perSample, 1, size_t(n));
     const OpByOp ops = opByOp(*g, {subset(d, opSamples).x});
@@ -395,9 +416,8 @@ class TestTfliteArmnn : public QObject {
     const Agreement same = compare(*original, *rewritten, 1.0f);
     QCOMPARE(same.equal, same.values);
 
-    auto ref = interpret(*g, {x});
-    QVERIFY2(ref.ok(), ref.ok() ? "" : ref.error().message.c_str());
-    qInfo("%s", qPrintable(describe("end to end, interpreter vs Arm NN", compare(*ref, *original, 1.0f))));
+    const Agreement e = wholeModel(QFileInfo(file).fileName().toUtf8().constData(), *g, {x}, *original);
+    VERIFY_ISSUE5(e);
     const OpByOp ops = opByOp(*g, {x});
     QVERIFY2(ops.error.empty(), ops.error.c_str());
     qInfo("%s", qPrintable(describe(("op by op, worst: " + ops.worstOp).c_str(), ops.worst)));
