@@ -26,6 +26,7 @@
 
 #include "engine/quant/scheme.h"
 #include "ui/autosave.h"
+#include "ui/graph_items.h"
 #include "ui/graph_view.h"
 #include "ui/live_plots.h"
 #include "ui/main_window.h"
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
        QStringLiteral("out.png")},
       {QStringLiteral("view"), QStringLiteral("With --screenshot: the view in front: graph or training."),
        QStringLiteral("view"), QStringLiteral("graph")},
+      {QStringLiteral("select"), QStringLiteral("With --screenshot: select these layers (names, classes, globs)."),
+       QStringLiteral("SELECTION")},
       {QStringLiteral("train-before-screenshot"),
        QStringLiteral("With --screenshot: run first and wait until the run has finished.")},
       {QStringLiteral("mid-run"), QStringLiteral("With --screenshot: grab while a run is going, then stop it.")},
@@ -203,7 +206,24 @@ int main(int argc, char** argv) {
   // Screenshot: a fixed size (not the user's saved geometry) so the image is reproducible.
   window.resize(1400, 900);
   window.show();
-  if (view == QLatin1String("training")) window.trainingDock()->raise();
+  // Room for what the screenshot is about: the graph, or the training curves.
+  if (view == QLatin1String("training")) {
+    window.trainingDock()->raise();
+    window.resizeDocks({window.trainingDock()}, {560}, Qt::Vertical);
+  } else {  // the graph and the inspector; the bottom panels stay one click away (View menu)
+    window.trainingDock()->hide();
+    window.dataDock()->hide();
+    window.resizeDocks({window.inspectorDock()}, {460}, Qt::Horizontal);
+  }
+  if (parser.isSet(QStringLiteral("select"))) {
+    auto nodes = qat::quant::selectNodes(document.model(),
+                                         qat::quant::parseLayerSelection(parser.value(QStringLiteral("select")).toStdString()));
+    if (!nodes.ok()) {
+      printError(QString::fromStdString(nodes.error().message));
+      return 2;
+    }
+    document.setSelectedNodes(QList<int>(nodes->begin(), nodes->end()));
+  }
   QApplication::processEvents();
   if (trainFirst || midRun) {
     bool finished = false, ok = false;
@@ -232,7 +252,15 @@ int main(int argc, char** argv) {
     }
   }
   window.trainingPanel()->refreshNow();
-  if (view == QLatin1String("graph")) window.graphView()->fitGraph();
+  if (view == QLatin1String("graph")) {
+    // A selection is shown at 100 % around its first layer; otherwise the whole graph.
+    if (!document.selectedNodes().isEmpty()) {
+      window.graphView()->resetZoom();
+      window.graphView()->centerOn(window.graphView()->nodeItem(document.selectedNodes().front()));
+    } else {
+      window.graphView()->fitGraph();
+    }
+  }
   QApplication::processEvents();
   const QPixmap image = window.grab();
   if (document.isTraining()) {
