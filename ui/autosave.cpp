@@ -335,7 +335,7 @@ RecoveryChoice askRecoveryWithMessageBox(const RecoveryEntry& entry, QWidget* pa
                   QMessageBox::NoButton, parent);
   box.setInformativeText(entry.originalPath.isEmpty()
                              ? Autosaver::tr("The project had never been saved.")
-                             : Autosaver::tr("Recovered work replaces nothing until you save it to %1.")
+                             : Autosaver::tr("Project file: %1\nIt stays as it was until you save.")
                                    .arg(QDir::toNativeSeparators(entry.originalPath)));
   QPushButton* recover = box.addButton(Autosaver::tr("Recover"), QMessageBox::AcceptRole);
   QPushButton* discard = box.addButton(Autosaver::tr("Discard"), QMessageBox::DestructiveRole);
