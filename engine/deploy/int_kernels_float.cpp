@@ -23,6 +23,11 @@ int channelOf(int kind, size_t i, const ConvShape& s, int fcDepth) {
   return static_cast<int>(i / (size_t(s.KH) * s.KW * s.C));
 }
 
+int32_t quantizeHalfEvenOrAway(float v, float scale, int32_t zeroPoint, bool halfEven);
+inline int32_t quantizeOut(float v, const DequantConv& p) {
+  return quantizeHalfEvenOrAway(v, p.outScale, p.outZeroPoint, p.halfEven);
+}
+
 float scaleAt(const std::vector<float>& v, int c) { return v.size() == 1 ? v[0] : v[size_t(c)]; }
 
 // Arm NN's element-wise functions (backends/reference/workloads/Activation.cpp) in float.
@@ -67,6 +72,12 @@ int32_t quantizeHalfAway(float v, float scale, int32_t zeroPoint) {
 int32_t quantizeHalfEven(float v, float scale, int32_t zeroPoint) {
   return roundHalfEvenClamped(v / scale, -128, 127, zeroPoint);
 }
+
+namespace {
+int32_t quantizeHalfEvenOrAway(float v, float scale, int32_t zeroPoint, bool halfEven) {
+  return halfEven ? quantizeHalfEven(v, scale, zeroPoint) : quantizeHalfAway(v, scale, zeroPoint);
+}
+}  // namespace
 
 DequantConv makeDequantConv(int kind, const ConvShape& s, int fcDepth, int fcUnits, const std::vector<int8_t>& w,
                             const std::vector<float>& wScales, const std::vector<int32_t>& bias,
@@ -127,7 +138,7 @@ void convDequantRef(const ConvShape& s, const DequantConv& p, const int8_t* in, 
             }
           if (!p.bias.empty()) sum += p.bias[size_t(oc)];
           out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] =
-              clampAct(quantizeHalfAway(sum, p.outScale, p.outZeroPoint), p.act);
+              clampAct(quantizeOut(sum, p), p.act);
         }
 }
 
@@ -152,7 +163,7 @@ void depthwiseDequantRef(const ConvShape& s, const DequantConv& p, const int8_t*
           }
           if (!p.bias.empty()) sum += p.bias[size_t(oc)];
           out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.OC + oc] =
-              clampAct(quantizeHalfAway(sum, p.outScale, p.outZeroPoint), p.act);
+              clampAct(quantizeOut(sum, p), p.act);
         }
 }
 
@@ -163,7 +174,7 @@ void fullyConnectedDequantRef(int rows, int depth, int units, const DequantConv&
       for (int d = 0; d < depth; ++d)
         sum += p.w[size_t(u) * depth + d] * dequantizeArmnn(in[size_t(b) * depth + d], p.inScale, p.inZeroPoint);
       if (!p.bias.empty()) sum += p.bias[size_t(u)];
-      out[size_t(b) * units + u] = clampAct(quantizeHalfAway(sum, p.outScale, p.outZeroPoint), p.act);
+      out[size_t(b) * units + u] = clampAct(quantizeOut(sum, p), p.act);
     }
 }
 
@@ -180,7 +191,7 @@ void finishRow(const float* acc, int n, const DequantConv& p, int8_t* out) {
   for (int c = 0; c < n; ++c) {
     float v = acc[c];
     if (!p.bias.empty()) v += p.bias[size_t(c)];
-    out[c] = clampAct(quantizeHalfAway(v, p.outScale, p.outZeroPoint), p.act);
+    out[c] = clampAct(quantizeOut(v, p), p.act);
   }
 }
 }  // namespace
@@ -266,8 +277,8 @@ void fullyConnectedDequantFast(int rows, int depth, int units, const DequantConv
 
 // ------------------------------------------------------------------ pooling, mean, softmax
 
-void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, bool onnx, const int8_t* in,
-                    int8_t* out) {
+void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, RoundingMode mode,
+                    const int8_t* in, int8_t* out) {
   for (int n = 0; n < s.N; ++n)
     for (int oy = 0; oy < s.OH; ++oy)
       for (int ox = 0; ox < s.OW; ++ox)
@@ -281,9 +292,14 @@ void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange
               sum += dequantizeArmnn(in[((size_t(n) * s.H + iy0 + ky) * s.W + ix0 + kx) * s.C + c], scale, zeroPoint);
           const int count = std::max(0, ky1 - ky0) * std::max(0, kx1 - kx0);
           if (count > 0) sum /= static_cast<float>(count);
-          const int32_t q = onnx ? static_cast<int32_t>(std::fmax(
-                                       -128.0f, std::fmin(std::nearbyint(sum / scale + float(zeroPoint)), 127.0f)))
-                                 : quantizeHalfAway(sum, scale, zeroPoint);
+          int32_t q;
+          if (mode == RoundingMode::FloatMultiplierHalfEven)
+            q = static_cast<int32_t>(
+                std::fmax(-128.0f, std::fmin(std::nearbyint(sum / scale + float(zeroPoint)), 127.0f)));
+          else if (mode == RoundingMode::FloatDequantizedHalfEven)
+            q = quantizeHalfEven(sum, scale, zeroPoint);
+          else
+            q = quantizeHalfAway(sum, scale, zeroPoint);
           out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.C + c] = clampAct(q, act);
         }
 }
@@ -304,7 +320,7 @@ void meanDequant(int N, int pixels, int C, const MeanParams& p, bool halfEven, c
 }
 
 void softmaxDequant(int rows, int depth, float inScale, int32_t inZp, float beta, float outScale, int32_t outZp,
-                    const int8_t* in, int8_t* out) {
+                    bool halfEven, const int8_t* in, int8_t* out) {
   std::vector<float> e(static_cast<size_t>(depth));
   for (int r = 0; r < rows; ++r) {
     const int8_t* x = in + size_t(r) * depth;
@@ -316,7 +332,8 @@ void softmaxDequant(int rows, int depth, float inScale, int32_t inZp, float beta
       sum += e[size_t(c)];
     }
     for (int c = 0; c < depth; ++c)
-      out[size_t(r) * depth + c] = static_cast<int8_t>(quantizeHalfAway(e[size_t(c)] / sum, outScale, outZp));
+      out[size_t(r) * depth + c] = static_cast<int8_t>(halfEven ? quantizeHalfEven(e[size_t(c)] / sum, outScale, outZp)
+                                                                : quantizeHalfAway(e[size_t(c)] / sum, outScale, outZp));
   }
 }
 
@@ -348,9 +365,10 @@ void softmaxOnnx(int rows, int depth, const std::vector<float>& table, float out
 // ------------------------------------------------------------------ element-wise
 
 void binaryFloat(size_t n, const BinaryFloatParams& p, const int8_t* a, const int8_t* b, int8_t* out) {
-  // onnxruntime has no fused kernel for Sub: DequantizeLinear, a float Sub, QuantizeLinear.
+  // onnxruntime has no fused kernel for Sub (nor any without graph optimizations):
+  // DequantizeLinear, a float op, QuantizeLinear.
   const bool halfEven = p.mode != RoundingMode::FloatDequantizedHalfAway;
-  if (!halfEven || p.op == 1) {
+  if (p.mode != RoundingMode::FloatMultiplierHalfEven || p.op == 1) {
     for (size_t i = 0; i < n; ++i) {
       const float x = dequantizeArmnn(a[i], p.s1, p.zp1), y = dequantizeArmnn(b[i], p.s2, p.zp2);
       const float v = p.op == 0 ? x + y : p.op == 1 ? x - y : x * y;

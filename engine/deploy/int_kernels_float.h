@@ -40,6 +40,7 @@ struct DequantConv {
   std::vector<float> wT;    // the fast kernels' copy: conv (C·KH·KW taps in (c, ky, kx) order, OC),
                             // FC (depth, units); empty for depthwise
   std::vector<float> bias;  // OC values, or empty
+  bool halfEven = false;    // quantize as QuantizeLinear (FloatDequantizedHalfEven) instead of armnn::Quantize
 };
 // Builds w, wT and bias. kind: 0 conv (w OHWI), 1 depthwise ([KH, KW, OC]), 2 FC ((units, depth)).
 // wScales: one per output channel or one; bScales likewise (empty: s_in·s_w[c]).
@@ -59,18 +60,19 @@ void fullyConnectedDequantFast(int rows, int depth, int units, const DequantConv
                                std::vector<float>& scratch);
 
 // AVERAGE_POOL_2D: the dequantized cells inside the image summed row by row from 0, divided
-// by their count (float), quantized with the same scale and zero point: Arm NN's Quantize
-// (onnx = false), or onnxruntime's QLinearAveragePool, nearbyint(v / s + zp) (onnx = true).
-void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, bool onnx, const int8_t* in,
-                    int8_t* out);
+// by their count (float), quantized with the same scale and zero point: by mode, Arm NN's
+// Quantize (FloatDequantizedHalfAway), QuantizeLinear (FloatDequantizedHalfEven), or
+// onnxruntime's QLinearAveragePool, nearbyint(v / s + zp) (FloatMultiplierHalfEven).
+void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, RoundingMode mode,
+                    const int8_t* in, int8_t* out);
 // MEAN over H, W of (N, H, W, C): per channel the dequantized values summed in (h, w) order
 // from 0, divided by H·W (float), quantized with the output's parameters (half away, or
 // QuantizeLinear's half to even for onnxruntime's float ReduceMean between DQ and Q).
 void meanDequant(int N, int pixels, int C, const MeanParams& p, bool halfEven, const int8_t* in, int8_t* out);
 // SOFTMAX (Arm NN): m = max of the dequantized row; e_c = expf((x_c − m)·β); sum in order;
-// q = Quantize(e_c / sum).
+// q = Quantize(e_c / sum) (half away, or half to even).
 void softmaxDequant(int rows, int depth, float inScale, int32_t inZp, float beta, float outScale, int32_t outZp,
-                    const int8_t* in, int8_t* out);
+                    bool halfEven, const int8_t* in, int8_t* out);
 // SOFTMAX (onnxruntime's QLinearSoftmax, int8): a float table
 // t[d] = float(exp((−d + b)·s_in)) for d = max − q ∈ [0, 255], b = max(0, ln(FLT_MAX / depth) − 5) / s_in
 // (double arithmetic); per row sum = Σ t in order (float); q = nearbyint(t·floor(1/s_out) / sum) + zp,

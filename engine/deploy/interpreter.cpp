@@ -47,6 +47,7 @@ const char* roundingModeName(RoundingMode mode) {
     case RoundingMode::TfliteSingleRounding: return "tflite-single-rounding";
     case RoundingMode::FloatDequantizedHalfAway: return "float-dequantized-half-away";
     case RoundingMode::FloatMultiplierHalfEven: return "float-multiplier-half-even";
+    case RoundingMode::FloatDequantizedHalfEven: return "float-dequantized-half-even";
   }
   return "?";
 }

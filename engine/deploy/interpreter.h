@@ -43,6 +43,12 @@ enum class RoundingMode {
   // multiply-add), and the result quantized once: round(v / s_out) + zp, ties away from zero,
   // saturated. Arm NN's CpuRef backend (20.08: Decoder/Encoder<float>, armnn::Quantize).
   FloatDequantizedHalfAway,
+  // The same float32 computation on dequantized values, quantized as ONNX QuantizeLinear:
+  // nearbyint(v / s_out) + zp, ties to even, saturated; unary functions as onnxruntime's
+  // float kernels. onnxruntime with graph optimizations disabled (DequantizeLinear, float
+  // op, QuantizeLinear); its float kernels sum in their own (blocked, fused multiply-add)
+  // order, so this mode matches it up to float rounding of near-ties, not bit for bit.
+  FloatDequantizedHalfEven,
   // int32 accumulators (bias included) converted to float32 and multiplied by a float32
   // multiplier s_in·s_w[c]/s_out (formed in float), clamped, rounded half to even;
   // elementwise ops as float expressions of the int8 inputs rounded half to even; lookup

@@ -15,8 +15,9 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
   const size_t inCount = size_t(n) * perSample[static_cast<size_t>(op.in[0])];
   const int32_t* bias = op.bias32.empty() ? nullptr : op.bias32.data();
   const float* fbias = op.bf.empty() ? nullptr : op.bf.data();
-  const bool dequantized = op.mode == RoundingMode::FloatDequantizedHalfAway && !op.isFloat;
+  const bool dequantized = isDequantizedMode(op.mode) && !op.isFloat;
   const bool onnx = op.mode == RoundingMode::FloatMultiplierHalfEven && !op.isFloat;
+  const bool halfEven = op.mode == RoundingMode::FloatMultiplierHalfEven || op.mode == RoundingMode::FloatDequantizedHalfEven;
   switch (op.kind) {
     case OpKind::Conv2D:
     case OpKind::DepthwiseConv2D: {
@@ -54,14 +55,14 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       const bool avg = op.kind == OpKind::AveragePool2D;
       if (op.isFloat) (avg ? fk::avgPool : fk::maxPool)(s, f32(op.in[0]), f32(op.out), op.act);
       else if (avg && (dequantized || onnx))
-        k::avgPoolDequant(s, op.inScale, op.inZeroPoint, op.rq.act, onnx, i8(op.in[0]), i8(op.out));
+        k::avgPoolDequant(s, op.inScale, op.inZeroPoint, op.rq.act, op.mode, i8(op.in[0]), i8(op.out));
       else if (avg) k::avgPoolRef(s, op.rq.act, i8(op.in[0]), i8(op.out));
       else (reference ? k::maxPoolRef : k::maxPoolFast)(s, op.rq.act, i8(op.in[0]), i8(op.out));
       return;
     }
     case OpKind::Mean:
       if (op.isFloat) fk::mean(n, op.meanPixels, op.meanChannels, f32(op.in[0]), f32(op.out));
-      else if (dequantized || onnx) k::meanDequant(n, op.meanPixels, op.meanChannels, op.mean, onnx, i8(op.in[0]), i8(op.out));
+      else if (dequantized || onnx) k::meanDequant(n, op.meanPixels, op.meanChannels, op.mean, halfEven, i8(op.in[0]), i8(op.out));
       else k::meanRef(n, op.meanPixels, op.meanChannels, op.mean, i8(op.in[0]), i8(op.out));
       return;
     case OpKind::Reshape:
@@ -72,7 +73,7 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       const int rows = static_cast<int>(inCount / size_t(op.rowDepth));
       if (op.isFloat) fk::softmax(rows, op.rowDepth, op.beta, f32(op.in[0]), f32(op.out));
       else if (dequantized)
-        k::softmaxDequant(rows, op.rowDepth, op.inScale, op.inZeroPoint, op.beta, op.outScale, op.outZeroPoint,
+        k::softmaxDequant(rows, op.rowDepth, op.inScale, op.inZeroPoint, op.beta, op.outScale, op.outZeroPoint, halfEven,
                           i8(op.in[0]), i8(op.out));
       else if (onnx) k::softmaxOnnx(rows, op.rowDepth, op.softmaxTable, op.outScale, op.outZeroPoint, i8(op.in[0]), i8(op.out));
       else k::softmaxRef(rows, op.rowDepth, op.softmaxTable, op.outScale, op.outZeroPoint, i8(op.in[0]), i8(op.out));
@@ -135,7 +136,7 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
         k::lutRef(inCount, op.lut, i8(op.in[0]), i8(op.out));
       } else if (op.requantize) {
         k::rescaleRef(inCount, op.rescale, i8(op.in[0]), i8(op.out));
-      } else if (op.mode == RoundingMode::FloatMultiplierHalfEven) {  // QuantizeLinear: x / s, ties to even
+      } else if (halfEven) {  // QuantizeLinear: x / s, ties to even
         const float* x = f32(op.in[0]);
         int8_t* y = i8(op.out);
         for (size_t i = 0; i < inCount; ++i) y[i] = static_cast<int8_t>(k::quantizeHalfEven(x[i], op.outScale, op.outZeroPoint));

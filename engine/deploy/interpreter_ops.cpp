@@ -129,11 +129,12 @@ Status prepareConvLike(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op
     for (int c = 0; c < (perChannel ? channels : 1); ++c) op.rq.multF.push_back(sIn * w.quant.scale[size_t(c)] / sOut);
   op.w8 = readInt8(w);
   if (hasBias) op.bias32 = readInt32(tensorAt(g, gop.inputs[2]));
-  if (op.mode == RoundingMode::FloatDequantizedHalfAway) {
+  if (isDequantizedMode(op.mode)) {
     const int kind = fc ? 2 : gop.kind == OpKind::DepthwiseConv2D ? 1 : 0;
     const std::vector<float> biasScales = hasBias ? tensorAt(g, gop.inputs[2]).quant.scale : std::vector<float>{};
     op.dq = kernels::makeDequantConv(kind, op.conv, op.fcDepth, op.fcUnits, op.w8, w.quant.scale, op.bias32, biasScales,
                                      sIn, zp0(x), sOut, zp0(y), op.rq.act);
+    op.dq.halfEven = op.mode == RoundingMode::FloatDequantizedHalfEven;
     return {};
   }
   if (gop.kind != OpKind::DepthwiseConv2D) {
@@ -249,7 +250,7 @@ Status prepareConcat(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) 
               ? std::vector<int8_t>{}
               : kernels::makeFloatTable(kernels::UnaryFn::Identity, 0.0f, op.concatScale[k], op.concatZeroPoint[k],
                                         op.outScale, op.outZeroPoint, kernels::ActRange{},
-                                        op.mode == RoundingMode::FloatMultiplierHalfEven));
+                                        op.mode != RoundingMode::FloatDequantizedHalfAway));
   return {};
 }
 
@@ -264,7 +265,7 @@ Status prepareElementwiseFloatMode(const IntegerGraph& g, const GraphOp& gop, Pr
   namespace k = kernels;
   const GraphTensor& x = tensorAt(g, gop.inputs[0]);
   const GraphTensor& y = tensorAt(g, gop.outputs[0]);
-  const bool onnx = op.mode == RoundingMode::FloatMultiplierHalfEven;
+  const bool onnx = op.mode != RoundingMode::FloatDequantizedHalfAway;
   auto table = [&](k::UnaryFn fn, float alpha, k::ActRange act = {}) {
     op.lut = k::makeFloatTable(fn, alpha, scale0(x), zp0(x), scale0(y), zp0(y), act, onnx);
     op.useLut = true;
@@ -299,7 +300,7 @@ Status prepareElementwiseFloatMode(const IntegerGraph& g, const GraphOp& gop, Pr
       table(k::UnaryFn::Identity, 0.0f);
       break;
     case OpKind::Softmax:
-      if (onnx) op.softmaxTable = k::makeSoftmaxTableOnnx(scale0(x), op.rowDepth);
+      if (op.mode == RoundingMode::FloatMultiplierHalfEven) op.softmaxTable = k::makeSoftmaxTableOnnx(scale0(x), op.rowDepth);
       break;
     case OpKind::Reshape:
       if (scale0(x) != scale0(y) || zp0(x) != zp0(y))

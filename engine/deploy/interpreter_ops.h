@@ -65,7 +65,12 @@ struct PreparedOp {
 };
 
 inline bool isFloatMode(RoundingMode m) {
-  return m == RoundingMode::FloatDequantizedHalfAway || m == RoundingMode::FloatMultiplierHalfEven;
+  return m == RoundingMode::FloatDequantizedHalfAway || m == RoundingMode::FloatMultiplierHalfEven ||
+         m == RoundingMode::FloatDequantizedHalfEven;
+}
+// Modes computing every op in float on dequantized values (own conv / FC kernels).
+inline bool isDequantizedMode(RoundingMode m) {
+  return m == RoundingMode::FloatDequantizedHalfAway || m == RoundingMode::FloatDequantizedHalfEven;
 }
 
 // Decodes op i of a validated graph; errors name the op and say what is unsupported.

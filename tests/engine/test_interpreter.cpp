@@ -519,7 +519,8 @@ class TestInterpreter : public QObject {
   void roundingModesFastBitExact() {
     Rng rng(17);
     const RoundingMode modes[] = {RoundingMode::TfliteReference, RoundingMode::TfliteSingleRounding,
-                                  RoundingMode::FloatMultiplierHalfEven, RoundingMode::FloatDequantizedHalfAway};
+                                  RoundingMode::FloatMultiplierHalfEven, RoundingMode::FloatDequantizedHalfAway,
+                                  RoundingMode::FloatDequantizedHalfEven};
     for (RoundingMode mode : modes) {
       int checked = 0;
       for (int trial = 0; trial < 16; ++trial) {
@@ -564,9 +565,10 @@ class TestInterpreter : public QObject {
           for (auto& v : b) v = int(rng.uniform(-3000.0f, 3000.0f));
           const size_t outN = fc ? size_t(rows) * s.OC : size_t(s.N) * s.OH * s.OW * s.OC;
           std::vector<int8_t> ref(outN), fast(outN);
-          if (mode == RoundingMode::FloatDequantizedHalfAway) {
-            const k::DequantConv p = k::makeDequantConv(kind, s, depth, s.OC, w, wScales, b, {}, 0.05f,
-                                                        -r.inputOffset, 0.01f, r.outputOffset, r.act);
+          if (mode == RoundingMode::FloatDequantizedHalfAway || mode == RoundingMode::FloatDequantizedHalfEven) {
+            k::DequantConv p = k::makeDequantConv(kind, s, depth, s.OC, w, wScales, b, {}, 0.05f, -r.inputOffset,
+                                                  0.01f, r.outputOffset, r.act);
+            p.halfEven = mode == RoundingMode::FloatDequantizedHalfEven;
             std::vector<float> scratch;
             if (fc) {
               k::fullyConnectedDequantRef(rows, depth, s.OC, p, x.data(), ref.data());
@@ -629,8 +631,10 @@ class TestInterpreter : public QObject {
     auto g = freezeQuantized(*q);
     QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
     std::vector<std::vector<float>> outs;
-    for (RoundingMode mode : {RoundingMode::TfliteReference, RoundingMode::TfliteSingleRounding,
-                              RoundingMode::FloatMultiplierHalfEven, RoundingMode::FloatDequantizedHalfAway}) {
+    const RoundingMode modes[] = {RoundingMode::TfliteReference, RoundingMode::TfliteSingleRounding,
+                                  RoundingMode::FloatMultiplierHalfEven, RoundingMode::FloatDequantizedHalfAway,
+                                  RoundingMode::FloatDequantizedHalfEven};
+    for (RoundingMode mode : modes) {
       auto fast = Interpreter::create(*g, mode);
       auto ref = Interpreter::create(*g, mode);
       QVERIFY(fast.ok() && ref.ok());
@@ -645,7 +649,7 @@ class TestInterpreter : public QObject {
                             QLatin1String(roundingModeName(mode))));
       outs.emplace_back((*yf)[0].data(), (*yf)[0].data() + (*yf)[0].size());
     }
-    for (size_t i = 1; i < outs.size(); ++i) QVERIFY2(outs[i] != outs[0], roundingModeName(RoundingMode(i)));
+    for (size_t i = 1; i < outs.size(); ++i) QVERIFY2(outs[i] != outs[0], roundingModeName(modes[i]));
   }
 
   // A frozen fashion-cnn: fast kernels, reference kernels, one thread and all threads give
