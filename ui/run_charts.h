@@ -1,0 +1,109 @@
+#pragma once
+// The compare panel's charts, each fed a list of runs by ComparePanel (the same runs, in
+// the same order, as its table): accuracy in the three evaluation modes as grouped bars,
+// weight size per run, and the per-layer quantization error (SQNR) of a few runs.
+// They keep no pointer to the runs: setRuns copies what it draws.
+#include <qcustomplot.h>
+
+#include <QStringList>
+
+#include <vector>
+
+#include "engine/project/project.h"
+
+namespace qat::ui {
+
+// A QCustomPlot with a title row and tooltips for the data point under the mouse.
+class RunChart : public QCustomPlot {
+  Q_OBJECT
+ public:
+  explicit RunChart(const QString& title, QWidget* parent = nullptr);
+  QString title() const { return title_->text(); }
+
+ protected:
+  // Tooltip of data point `index` of `plottable`; "" for none.
+  virtual QString tooltip(QCPAbstractPlottable* plottable, int index) const = 0;
+  bool event(QEvent* e) override;
+  // Run names as x tick labels at 1..n (rotated when there are many).
+  void setRunTicks(const QStringList& names);
+
+  QCPTextElement* title_;
+};
+
+enum class EvalMode { Float = 0, FakeQuant = 1, Integer = 2 };
+
+// Accuracy (%) per run: one bar group per run with float / fake-quant / integer bars;
+// a mode the run did not measure has no bar. Value labels above the bars (few runs).
+class AccuracyChart : public RunChart {
+  Q_OBJECT
+ public:
+  explicit AccuracyChart(QWidget* parent = nullptr);
+  void setRuns(const std::vector<const project::Run*>& runs);
+  // key = 1-based run position, value = accuracy in %.
+  QCPBars* bars(EvalMode mode) const { return bars_[int(mode)]; }
+  int labelCount() const { return int(labels_.size()); }
+
+  static constexpr int kMaxLabelledRuns = 6;
+
+ protected:
+  QString tooltip(QCPAbstractPlottable* plottable, int index) const override;
+
+ private:
+  QCPBars* bars_[3];
+  std::vector<QCPItemText*> labels_;
+  QStringList names_;
+  std::vector<QString> integerErrors_;  // per run, why integer accuracy is missing
+};
+
+// Stored weight size (KB) per run at its bit widths, the compression against float32 in
+// the bar's label, and the float32 size as a dashed reference line.
+class SizeChart : public RunChart {
+  Q_OBJECT
+ public:
+  explicit SizeChart(QWidget* parent = nullptr);
+  // A run without a recorded size (never evaluated) has no bar.
+  void setRuns(const std::vector<const project::Run*>& runs);
+  QCPBars* bars() const { return bars_; }  // key = run position, value = KB
+  double floatReferenceKb() const { return floatKb_; }
+
+ protected:
+  QString tooltip(QCPAbstractPlottable* plottable, int index) const override;
+
+ private:
+  QCPBars* bars_;
+  QCPItemStraightLine* floatLine_;
+  std::vector<QCPItemText*> labels_;
+  QStringList names_;
+  std::vector<double> ratios_;  // float bytes / stored bytes per run
+  double floatKb_ = 0;
+};
+
+// SQNR (dB) of each float layer's output per run: x = layer in model order (names as
+// rotated tick labels), one line with markers per run. An identical output (SQNR
+// kSqnrIdentical) is drawn on a dotted "identical" line just above the largest finite
+// value, so one exact layer does not flatten the rest.
+class LayerErrorChart : public RunChart {
+  Q_OBJECT
+ public:
+  explicit LayerErrorChart(QWidget* parent = nullptr);
+  // layers: the x order (model order); layers a run has no error for get no point.
+  void setRuns(const std::vector<const project::Run*>& runs, const QStringList& layers);
+  int seriesCount() const { return int(series_.size()); }
+  QCPGraph* series(int i) const { return series_[size_t(i)]; }  // key = layer index
+  QStringList layers() const { return layers_; }
+  double identicalLevel() const { return identicalY_; }  // y where identical layers are drawn
+
+  static constexpr int kMaxRuns = 3;
+
+ protected:
+  QString tooltip(QCPAbstractPlottable* plottable, int index) const override;
+
+ private:
+  std::vector<QCPGraph*> series_;
+  QStringList layers_;
+  QCPItemStraightLine* identicalLine_;
+  QCPItemText* identicalLabel_;
+  double identicalY_ = 0;
+};
+
+}  // namespace qat::ui
