@@ -357,7 +357,7 @@ void softmaxOnnx(int rows, int depth, const std::vector<float>& table, float out
     for (int c = 0; c < depth; ++c) sum += table[size_t(mx - x[c])];
     for (int c = 0; c < depth; ++c) {
       const int32_t v = static_cast<int32_t>(std::nearbyint(table[size_t(mx - x[c])] * yScale / sum)) + outZp;
-      out[size_t(r) * depth + c] = static_cast<int8_t>(v > 255 ? 255 : v);
+      out[size_t(r) * depth + c] = static_cast<int8_t>(std::min(127, std::max(-128, v)));
     }
   }
 }

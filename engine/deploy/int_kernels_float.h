@@ -76,7 +76,7 @@ void softmaxDequant(int rows, int depth, float inScale, int32_t inZp, float beta
 // SOFTMAX (onnxruntime's QLinearSoftmax, int8): a float table
 // t[d] = float(exp((−d + b)·s_in)) for d = max − q ∈ [0, 255], b = max(0, ln(FLT_MAX / depth) − 5) / s_in
 // (double arithmetic); per row sum = Σ t in order (float); q = nearbyint(t·floor(1/s_out) / sum) + zp,
-// stored as int8 (its kernel caps at 255 but does not saturate to int8: 128 wraps to −128).
+// saturated (checked against onnxruntime 1.30: a row's only nonzero entry gives 127).
 std::vector<float> makeSoftmaxTableOnnx(float inScale, int depth);
 void softmaxOnnx(int rows, int depth, const std::vector<float>& table, float outScale, int32_t outZp, const int8_t* in,
                  int8_t* out);

@@ -25,8 +25,12 @@ using deploy::OpKind;
 using deploy::RoundingMode;
 
 // The interpreter's rounding mode that computes what onnxruntime's fused QLinear* kernels
-// (MLAS, x86-64) compute: int32 accumulators times a float multiplier, rounded half to even.
+// (MLAS, x86-64) compute: int32 accumulators times a float multiplier, rounded half to even
+// (optimization level "all", as deployed).
 constexpr RoundingMode kOnnxMode = RoundingMode::FloatMultiplierHalfEven;
+// ... and what it computes with graph optimizations disabled: float ops between
+// DequantizeLinear and QuantizeLinear (bit for bit up to the float kernels' summation order).
+constexpr RoundingMode kOnnxUnoptimizedMode = RoundingMode::FloatDequantizedHalfEven;
 
 // The size of one step of output i: its DEQUANTIZE input's scale, 1 for raw int8, 0 float.
 inline float outputStep(const IntegerGraph& g, size_t i) {
@@ -114,8 +118,18 @@ class OnnxJudge {
   // Writes, checks, runs and compares; int8 outputs are counted in output steps, float
   // outputs must be within 1e-4 relative (else the test aborts with the numbers).
   Run exportAndCompare(const IntegerGraph& g, const std::vector<Tensor>& inputs, const std::vector<Tensor>& reference) const {
+    return exportAndCompare(g, inputs, reference, reference);
+  }
+  // The same with one reference per optimization level (kOpt order: disabled, all).
+  Run exportAndCompare(const IntegerGraph& g, const std::vector<Tensor>& inputs,
+                       const std::vector<Tensor>& referenceDisabled, const std::vector<Tensor>& referenceAll) const {
     Run run;
     QTemporaryDir dir;
+    // QAT_KEEP_ONNX=1 keeps the exported and the optimized model for a look with onnx tools.
+    if (qEnvironmentVariableIsSet("QAT_KEEP_ONNX")) {
+      dir.setAutoRemove(false);
+      qInfo("%s: ONNX files kept in %s", g.name.c_str(), qPrintable(dir.path()));
+    }
     const QString path = dir.filePath(QStringLiteral("model.onnx"));
     Status st = deploy::writeOnnxQdq(g, path.toStdString());
     if (!st.ok()) qFatal("%s", st.error().message.c_str());
@@ -133,7 +147,7 @@ class OnnxJudge {
       if (!outs.ok()) qFatal("%s (%s): %s", g.name.c_str(), kOpt[k], outs.error().message.c_str());
       for (size_t i = 0; i < g.outputs.size(); ++i) {
         const Tensor& a = outs.value()[i];
-        const Tensor& b = reference[i];
+        const Tensor& b = (k == 0 ? referenceDisabled : referenceAll)[i];
         if (a.shape() != b.shape())
           qFatal("%s output %zu: shape %s vs %s", g.name.c_str(), i, a.shape().str().c_str(), b.shape().str().c_str());
         const float step = outputStep(g, i);

@@ -107,7 +107,8 @@ class TestOnnxModels : public QObject {
     qInfo("%s, whole model, optimizations %s: vs tflite-reference %.3f %% equal (max %ld step(s)), vs %s %.3f %% "
           "equal (max %ld step(s)) of %zu values",
           what.c_str(), OnnxJudge::kOpt[k], 100 * before.equalFraction(), before.maxSteps,
-          deploy::roundingModeName(test::kOnnxMode), 100 * a.equalFraction(), a.maxSteps, a.values);
+          deploy::roundingModeName(k == 0 ? test::kOnnxUnoptimizedMode : test::kOnnxMode), 100 * a.equalFraction(),
+          a.maxSteps, a.values);
   }
 
   // Op-by-op agreement, printed and held to ≥ minEqual of the values equal, ≤ 1 step.
@@ -157,7 +158,8 @@ class TestOnnxModels : public QObject {
     interp->setKeepTensors(false);
     auto ref = interp->run({x});
     QVERIFY(ref.ok());
-    const auto run = judge_.exportAndCompare(*g, {x}, test::interpret(*g, {x}, test::kOnnxMode));
+    const auto run = judge_.exportAndCompare(*g, {x}, test::interpret(*g, {x}, test::kOnnxUnoptimizedMode),
+                                             test::interpret(*g, {x}, test::kOnnxMode));
     const QStringList ops = run.summary[QStringLiteral("ops")].toVariant().toStringList();
     QVERIFY(ops.contains(QStringLiteral("QuantizeLinear")));
     QVERIFY(ops.count(QStringLiteral("Transpose")) <= 2);  // input NHWC→NCHW, back before the flatten
@@ -211,7 +213,8 @@ class TestOnnxModels : public QObject {
     Tensor xq(x.shape());
     for (size_t i = 0; i < x.size(); ++i)
       xq[i] = std::clamp(std::round(x[i] / in.quant.scale[0]) + float(in.quant.zeroPoint[0]), -128.0f, 127.0f);
-    const auto run = judge_.exportAndCompare(*g, {xq}, test::interpret(*g, {xq}, test::kOnnxMode));
+    const auto run = judge_.exportAndCompare(*g, {xq}, test::interpret(*g, {xq}, test::kOnnxUnoptimizedMode),
+                                             test::interpret(*g, {xq}, test::kOnnxMode));
     QVERIFY(run.ran);
     const auto inputs = run.summary[QStringLiteral("inputs")].toArray();
     const auto outputs = run.summary[QStringLiteral("outputs")].toArray();
@@ -274,7 +277,8 @@ class TestOnnxModels : public QObject {
     if (!g.ok()) QSKIP(qPrintable(QString::fromStdString("not frozen: " + g.error().message)));
     const std::string file = QFileInfo(path).fileName().toStdString();
     g->name = file;
-    const auto run = judge_.exportAndCompare(*g, {d.x}, test::interpret(*g, {d.x}, test::kOnnxMode));
+    const auto run = judge_.exportAndCompare(*g, {d.x}, test::interpret(*g, {d.x}, test::kOnnxUnoptimizedMode),
+                                             test::interpret(*g, {d.x}, test::kOnnxMode));
     QVERIFY(run.ran);
     const QStringList ops = run.summary[QStringLiteral("ops")].toVariant().toStringList();
     qInfo("%s: %d ops → %lld ONNX nodes (%lld Transpose); after onnxruntime's fusion: %s", file.c_str(),
@@ -282,6 +286,7 @@ class TestOnnxModels : public QObject {
           qPrintable(run.fusedOps.join(QStringLiteral(", "))));
     const std::vector<Tensor> ref = test::interpret(*g, {d.x});
     for (int k = 0; k < 2; ++k) reportWhole(file, *g, run, k, ref[0]);
+    if (qEnvironmentVariableIsSet("QAT_PEROP_FIRST")) checkPerOp(*g, d.x, 4, file.c_str(), 0.0);
     for (int k = 0; k < 2; ++k) QVERIFY(run.agree[k].maxSteps <= 1 && run.agree[k].equalFraction() >= 0.995);
     // Up to 16 samples, fewer for large inputs (squeezenet's 224×224×3: 2).
     const int perOpSamples = int(std::clamp<size_t>(300000 / d.x.shape().withoutBatch().numel(), 2, size_t(n)));
