@@ -49,11 +49,18 @@ enum class RoundingMode {
   // op, QuantizeLinear); its float kernels sum in their own (blocked, fused multiply-add)
   // order, so this mode matches it up to float rounding of near-ties, not bit for bit.
   FloatDequantizedHalfEven,
-  // int32 accumulators (bias included) converted to float32 and multiplied by a float32
-  // multiplier s_in·s_w[c]/s_out (formed in float), clamped, rounded half to even;
-  // elementwise ops as float expressions of the int8 inputs rounded half to even; lookup
-  // tables for unary ops. onnxruntime's CPU QLinear* kernels (MLAS on x86-64), i.e. the
-  // QDQ groups its graph optimizer fuses.
+  // onnxruntime's CPU QLinear* kernels (MLAS on x86-64), the QDQ groups its graph optimizer
+  // fuses (optimization level "all", the default):
+  //   conv / depthwise / FC (QLinearConv, QGemm): exact int32 accumulators (bias included)
+  //     converted to float32, times the float32 multiplier s_in·s_w[c]/s_out (formed in
+  //     float), clamped, rounded half to even (cvtps2dq);
+  //   ADD (QLinearAdd): fma(a, r1, fma(b, r2, zp_out − (r1·zp1 + r2·zp2))), r = s/s_out;
+  //   MUL (QLinearMul): (a − zp1)(b − zp2)·(s1·s2/s_out); AVERAGE_POOL (QLinearAveragePool):
+  //     float mean of dequantized values, nearbyint(v/s + zp); SOFTMAX: QLinearSoftmax's
+  //     float exp table; LOGISTIC, LEAKY_RELU (QLinearLookupTable): a table of MLAS' float
+  //     function, quantized half to even;
+  //   everything else (MEAN, SUB, TANH, HARD_SWISH, requantizing CONCAT / QUANTIZE) as the
+  //     float op between DequantizeLinear and QuantizeLinear (x / s, ties to even).
   FloatMultiplierHalfEven,
 };
 const char* roundingModeName(RoundingMode mode);
