@@ -112,9 +112,9 @@ void NodeItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* option, 
   painter->drawRoundedRect(r, 5, 5);
 
   if (lod < kDetailLod) {
-    // Zoomed out: the name alone, in a font about 8 px high on screen, clipped to the box.
+    // Zoomed out: the name alone, in a font about 9 px high on screen, clipped to the box.
     QFont f = style_->nameFont;
-    f.setPixelSize(std::max(1, int(std::lround(std::min(8.0 / lod, r.height() * 0.6)))));
+    f.setPixelSize(std::max(1, int(std::lround(std::min(9.0 / lod, r.height() * 0.6)))));
     painter->setFont(f);
     painter->setPen(kText);
     const QRectF inner = r.adjusted(3, 0, -3, 0);

@@ -26,7 +26,7 @@ constexpr double kReadableZoom = 0.55;  // below this node text is not drawn (No
 
 QString paramText(qint64 count) {
   if (count <= 0) return {};
-  return QObject::tr("%1 params").arg(QLocale::c().toString(count));
+  return QObject::tr("%1 params").arg(QLocale(QLocale::English).toString(count));  // "18,432"
 }
 
 qint64 paramCount(const Node& n) {
@@ -89,7 +89,11 @@ GraphView::GraphView(ProjectDocument* document, QWidget* parent)
   rebuild();
 }
 
-GraphView::~GraphView() = default;
+GraphView::~GraphView() {
+  // The scene (a child) outlives this class's part of the object and announces the
+  // deselection of its dying items: nothing must reach our slots by then.
+  scene_->disconnect(this);
+}
 
 // ---------------------------------------------------------------- building
 
@@ -314,9 +318,12 @@ void GraphView::fitGraph() {
   if (zoomFactor() > 1.0) {  // small graphs stay at 100 %: larger text only looks blurry
     setTransform(QTransform());
     centerOn(layout_.bounds.center());
-  } else if (zoomFactor() < kMinZoom) {
-    setTransform(QTransform::fromScale(kMinZoom, kMinZoom));
-    centerOn(layout_.bounds.center());
+  } else if (zoomFactor() < kMinFitZoom) {
+    // A long model (a MobileNet is ~90 layers deep) fitted whole is a column of specks:
+    // stop where the names stay legible and show the top (the inputs); the wheel zooms out.
+    setTransform(QTransform::fromScale(kMinFitZoom, kMinFitZoom));
+    const double halfHeight = viewport()->height() / (2 * kMinFitZoom);
+    centerOn(layout_.bounds.center().x(), layout_.bounds.top() - 12 + halfHeight);
   }
 }
 

@@ -53,10 +53,12 @@ class GraphView : public QGraphicsView {
   double zoomFactor() const { return transform().m11(); }
   QLineEdit* searchField() const { return search_; }
   ErrorLegend* legend() const { return legend_; }
-  static constexpr double kMinZoom = 0.05, kMaxZoom = 4.0, kZoomStep = 1.25;
+  static constexpr double kMinZoom = 0.05, kMaxZoom = 4.0, kZoomStep = 1.25, kMinFitZoom = 0.4;
 
  public slots:
-  void fitGraph();  // whole graph in view, never enlarged beyond 100 %
+  // The whole graph in view, never enlarged beyond 100 %; a graph that would need less
+  // than kMinFitZoom (names no longer legible) gets kMinFitZoom and shows its top.
+  void fitGraph();
   void zoomIn();
   void zoomOut();
   void resetZoom();  // 100 %, keeping the view's centre
