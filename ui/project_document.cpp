@@ -185,10 +185,24 @@ QString ProjectDocument::bitBadge(int node) const {
   if (!c || !c->quantize) return QStringLiteral("float");
   int wbits = 0;
   for (const auto& [name, spec] : c->weights) wbits = std::max(wbits, spec.bits);
+  // A conv whose output quantizer sits after its fused BN / ReLU (the scheme's layout
+  // rule) reads as the group's activation bits: what the exported op produces.
+  std::optional<int> abits;
+  if (c->output) abits = c->output->bits;
+  else if (wbits > 0)
+    for (const QList<int>& group : fusedGroups())
+      if (group.front() == node)
+        if (const quant::LayerQuantConfig* last = layerConfig(group.back()); last && last->quantize && last->output)
+          abits = last->output->bits;
   QStringList parts;
   if (wbits > 0) parts << QStringLiteral("W%1").arg(wbits);
-  if (c->output) parts << QStringLiteral("A%1").arg(c->output->bits);
-  return parts.isEmpty() ? QStringLiteral("—") : parts.join(QLatin1Char('/'));
+  if (abits) parts << QStringLiteral("A%1").arg(*abits);
+  if (parts.isEmpty()) {  // e.g. a BN between a conv and its ReLU: folded into the conv
+    for (const QList<int>& group : fusedGroups())
+      if (group.contains(node) && group.front() != node) return tr("fused");
+    return QStringLiteral("—");
+  }
+  return parts.join(QLatin1Char('/'));
 }
 
 quant::LayerQuantConfig ProjectDocument::presetConfig(int node, QuantPreset preset) const {
