@@ -423,8 +423,10 @@ void DataPanel::refreshSummary() {
     preview_->setDataset(nullptr, {});
     return;
   }
-  const QString classes = train->hasLabels() ? tr("%n class(es)", nullptr, train->numClasses)
-                                             : tr("%n target column(s)", nullptr, train->targets.rank() > 1 ? train->targets.dim(1) : 1);
+  const int targets = train->targets.rank() > 1 ? train->targets.dim(1) : 1;
+  const QString classes = train->hasLabels()
+                              ? (train->numClasses == 1 ? tr("1 class") : tr("%1 classes").arg(train->numClasses))
+                              : (targets == 1 ? tr("1 target column") : tr("%1 target columns").arg(targets));
   QString text = tr("<b>%1</b> training samples of shape %2, %3.")
                      .arg(train->size())
                      .arg(QString::fromStdString(train->sampleShape().str()), classes);

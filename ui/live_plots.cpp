@@ -121,6 +121,16 @@ EpochPlot::EpochPlot(QWidget* parent) : QCustomPlot(parent) {
   ticker->setTickStep(1);
   ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
   xAxis->setTicker(ticker);
+  // Accuracy climbs to the top right and loss falls to the bottom right: any corner of
+  // the axis rect would hide points, so the legend gets a row of its own under the plot.
+  axisRect()->insetLayout()->take(legend);
+  axisRect()->insetLayout()->simplify();
+  plotLayout()->addElement(plotLayout()->rowCount(), 0, legend);
+  plotLayout()->setRowStretchFactor(plotLayout()->rowCount() - 1, 0.001);
+  legend->setFillOrder(QCPLegend::foColumnsFirst);
+  legend->setWrap(4);
+  legend->setBorderPen(Qt::NoPen);
+  legend->setMargins(QMargins(4, 0, 4, 2));
   reset(5);
 }
 

@@ -42,7 +42,7 @@ QString writeText(const QTemporaryDir& dir, const QString& name, const QByteArra
 QString writeNpz(const QTemporaryDir& dir, int n) {
   std::vector<float> x(size_t(n) * 16);
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(i / 16) + float(i % 16) / 100.0f;
-  std::vector<int64_t> y(size_t(n));
+  std::vector<int64_t> y(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) y[size_t(i)] = i % 3;
   const std::string shape = std::to_string(n);
   const test::Bytes zip = test::makeZip(
@@ -139,6 +139,10 @@ void TestDataPanel::fashionMnistPreviewShowsItsLabels() {
     QCOMPARE(qGray(img.pixel(brightest % 28, brightest / 28)), maxGray);
   }
   QVERIFY2(distinct.size() >= 4, "the preview should show several classes");
+  // What the user sees; written only when asked for (QAT_UI_SCREENSHOT_DIR).
+  const QByteArray shots = qgetenv("QAT_UI_SCREENSHOT_DIR");
+  QCoreApplication::processEvents();  // the layout settles to the new summary text
+  if (!shots.isEmpty()) QVERIFY(panel_->grab().save(QString::fromLocal8Bit(shots) + QStringLiteral("/data_panel.png")));
   // Saved with the project: it reloads through loadData.
   auto again = loadData(doc_->dataRef(), Shape{28, 28, 1});
   QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
@@ -211,7 +215,7 @@ void TestDataPanel::csvWithTestFileIsStandardisedWithTrainingStatistics() {
 void TestDataPanel::imageFolderLoadsOffThreadAtModelSize() {
   // root/circle/*.png, root/square/*.png; 12 × 10 RGB, resized to the MLP's 28 × 28 × 1.
   const QString root = dir_.filePath(QStringLiteral("shapes"));
-  for (const QString cls : {QStringLiteral("circle"), QStringLiteral("square")}) {
+  for (const QString& cls : {QStringLiteral("circle"), QStringLiteral("square")}) {
     QVERIFY(QDir().mkpath(root + QLatin1Char('/') + cls));
     for (int i = 0; i < 3; ++i) {
       QImage img(12, 10, QImage::Format_RGB888);
@@ -249,6 +253,10 @@ void TestDataPanel::badFilesNameTheFileAndKeepTheData() {
   QVERIFY(panel_->errorLabel()->isVisible());
   QVERIFY2(panel_->errorLabel()->text().contains(QStringLiteral("corrupt.npz")), qPrintable(panel_->errorLabel()->text()));
   QCOMPARE(finished_->last().at(1).toString(), panel_->errorLabel()->text());
+  if (const QByteArray shots = qgetenv("QAT_UI_SCREENSHOT_DIR"); !shots.isEmpty()) {
+    QCoreApplication::processEvents();
+    QVERIFY(panel_->grab().save(QString::fromLocal8Bit(shots) + QStringLiteral("/data_panel_error.png")));
+  }
 
   // A CSV with a word where a number belongs: the message names file, line and column.
   const QString badCsv = writeText(dir_, QStringLiteral("bad.csv"), "a,b,label\n1,2,0\n3,oops,1\n");

@@ -283,6 +283,9 @@ void TestTrainingPanel::qatRunPlotsLiveAndReportsItsMetrics() {
   // Fake quant simulates the integer graph: they agree within a few test samples.
   QVERIFY2(std::abs(m.fakeQuantAccuracy - m.integerAccuracy) < 0.02,
            qPrintable(QStringLiteral("%1 vs %2").arg(m.fakeQuantAccuracy).arg(m.integerAccuracy)));
+  const QByteArray shots = qgetenv("QAT_UI_SCREENSHOT_DIR");
+  if (!shots.isEmpty())
+    QVERIFY(panel_->grab().save(QString::fromLocal8Bit(shots) + QStringLiteral("/training_panel_qat_done.png")));
   const QString text = panel_->resultLabel()->text();
   for (double a : {m.floatAccuracy, m.fakeQuantAccuracy, m.integerAccuracy})
     QVERIFY2(text.contains(QStringLiteral("%1 %").arg(100 * a, 0, 'f', 2)), qPrintable(text));
