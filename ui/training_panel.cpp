@@ -67,7 +67,16 @@ TrainingPanel::TrainingPanel(ProjectDocument* document, QWidget* parent)
     updateButtons();
   });
   connect(document_, &ProjectDocument::trainingFinished, this, &TrainingPanel::onFinished);
-  connect(document_, &ProjectDocument::runAdded, this, &TrainingPanel::onRunAdded);
+  connect(document_, &ProjectDocument::evaluationFinished, this, &TrainingPanel::onEvaluationFinished);
+  connect(document_, &ProjectDocument::runAdded, this, &TrainingPanel::showRun);
+  connect(document_, &ProjectDocument::runChanged, this, [this](int id) {
+    if (id == lastRunId_) showRun(id);  // re-evaluated (Run ▸ Evaluate) or renamed
+  });
+  connect(document_, &ProjectDocument::runRemoved, this, [this](int id) {
+    if (id != lastRunId_) return;
+    lastRunId_ = 0;
+    result_->setText(tr("No run yet."));
+  });
 
   updateDataInfo();
   updateButtons();
@@ -206,24 +215,31 @@ void TrainingPanel::stopTraining() {
 }
 
 void TrainingPanel::onStarted() {
-  const RunKind kind = document_->currentRunKind();
-  epochsPlanned_ = kind == RunKind::PostTraining ? 0 : document_->trainingSettings().epochs;
+  // The worker also runs Run ▸ Evaluate, which trains nothing: the plots keep the last
+  // run's curves until this job's first metrics arrive (or a run without steps ends).
+  plotsResetPending_ = true;
+  epochsPlanned_ = document_->trainingSettings().epochs;
   firstLoss_ = lastLoss_ = kNaN;
   const long total = document_->trainingTotalSteps();
-  lossPlot_->reset(total);
-  epochPlot_->reset(epochsPlanned_);
-  // Without a step count (calibration) the bar only says that something is going on.
+  // Without a step count (calibration, evaluation) the bar only says that work is going on.
   progress_->setRange(0, total > 0 ? 1000 : 0);
   progress_->setValue(0);
-  progressText_->setText(kind == RunKind::PostTraining ? tr("Calibrating…") : tr("Starting…"));
+  progressText_->setText(total > 0 ? tr("Starting…") : tr("Working…"));
   showMessage({});
   refreshTimer_.start();
   updateButtons();
 }
 
+void TrainingPanel::resetPlots() {
+  plotsResetPending_ = false;
+  lossPlot_->reset(document_->trainingTotalSteps());
+  epochPlot_->reset(epochsPlanned_);
+}
+
 void TrainingPanel::drain() {
   MetricsQueue::Batch batch = document_->trainingMetrics().drain();
   if (batch.empty()) return;
+  if (plotsResetPending_) resetPlots();
   for (const BatchEvent& e : batch.batches) {
     if (std::isnan(firstLoss_)) firstLoss_ = e.loss;
     lastLoss_ = e.loss;
@@ -259,6 +275,8 @@ void TrainingPanel::onFinished(bool ok, const QString& message) {
   drain();  // the events of the last batches and epoch
   lossPlot_->replot(QCustomPlot::rpQueuedReplot);
   epochPlot_->replot(QCustomPlot::rpQueuedReplot);
+  // A run without step metrics (PTQ): the curves on screen belong to an earlier run.
+  if (plotsResetPending_) resetPlots();
   const TrainingOutcome* out = document_->lastTrainingOutcome();
   progress_->setRange(0, 1000);
   if (!ok) {
@@ -273,7 +291,17 @@ void TrainingPanel::onFinished(bool ok, const QString& message) {
   updateButtons();
 }
 
-void TrainingPanel::onRunAdded(int id) {
+void TrainingPanel::onEvaluationFinished(bool ok, const QString& message) {
+  refreshTimer_.stop();
+  plotsResetPending_ = false;
+  progress_->setRange(0, 1000);
+  progress_->setValue(ok ? progress_->maximum() : 0);
+  progressText_->setText(ok ? message : tr("Evaluation failed."));
+  showMessage(ok ? QString() : message);
+  updateButtons();
+}
+
+void TrainingPanel::showRun(int id) {
   const project::Run* run = document_->run(id);
   if (!run) return;
   lastRunId_ = id;

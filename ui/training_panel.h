@@ -41,7 +41,8 @@ class TrainingPanel : public QWidget {
   QLabel* progressLabel() const { return progressText_; }
   // The last failure (a NaN loss, a refused start) in red; empty otherwise.
   QLabel* messageLabel() const { return message_; }
-  // The metrics of the last run added (float / fake-quant / integer accuracy).
+  // The metrics of the last run added (float / fake-quant / integer accuracy); follows
+  // re-evaluation (runChanged) and deletion of that run.
   QLabel* resultLabel() const { return result_; }
   int lastRunId() const { return lastRunId_; }  // 0 before a run was added
   LossPlot* lossPlot() const { return lossPlot_; }
@@ -67,7 +68,9 @@ class TrainingPanel : public QWidget {
   void drain();
   void onStarted();
   void onFinished(bool ok, const QString& message);
-  void onRunAdded(int id);
+  void onEvaluationFinished(bool ok, const QString& message);
+  void showRun(int id);
+  void resetPlots();
   void showMessage(const QString& message);
 
   ProjectDocument* document_;
@@ -87,6 +90,7 @@ class TrainingPanel : public QWidget {
   double firstLoss_, lastLoss_;
   int epochsPlanned_ = 0;
   int lastRunId_ = 0;
+  bool plotsResetPending_ = false;  // a job started; its first metrics clear the plots
 };
 
 }  // namespace qat::ui

@@ -82,6 +82,7 @@ class TestTrainingPanel : public QObject {
   void settingsFormWritesAndFollowsTheDocument();
   void trainKeepsUiResponsive();
   void qatRunPlotsLiveAndReportsItsMetrics();
+  void ptqRunCalibratesWithoutSteps();
   void pauseThenStopKeepsTrainedWeights();
   void nanLossIsReportedAndWeightsKept();
   void missingDataSetSaysWhatToInstall();
@@ -289,6 +290,48 @@ void TestTrainingPanel::qatRunPlotsLiveAndReportsItsMetrics() {
   const QString text = panel_->resultLabel()->text();
   for (double a : {m.floatAccuracy, m.fakeQuantAccuracy, m.integerAccuracy})
     QVERIFY2(text.contains(QStringLiteral("%1 %").arg(100 * a, 0, 'f', 2)), qPrintable(text));
+
+  // Run ▸ Evaluate uses the same worker but trains nothing: the curves stay, and the
+  // panel is ready again when it has finished.
+  const int points = panel_->lossPlot()->rawGraph()->dataCount();
+  QSignalSpy evaluated(doc_.get(), &ProjectDocument::evaluationFinished);
+  QString error;
+  QVERIFY2(doc_->startEvaluation(&error), qPrintable(error));
+  QVERIFY(!panel_->trainButton()->isEnabled());
+  QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 60000);
+  QVERIFY2(evaluated.at(0).at(0).toBool(), qPrintable(evaluated.at(0).at(1).toString()));
+  QCOMPARE(panel_->lossPlot()->rawGraph()->dataCount(), points);
+  QCOMPARE(panel_->epochPlot()->trainGraph()->dataCount(), 3);
+  QCOMPARE(panel_->progressLabel()->text(), evaluated.at(0).at(1).toString());
+  QCOMPARE(panel_->progressBar()->maximum(), 1000);
+  QVERIFY(panel_->trainButton()->isEnabled());
+}
+
+void TestTrainingPanel::ptqRunCalibratesWithoutSteps() {
+  setSettings(RunKind::PostTraining, 1, 32);
+  QSignalSpy finished(doc_.get(), &ProjectDocument::trainingFinished);
+  QSignalSpy added(doc_.get(), &ProjectDocument::runAdded);
+  QCOMPARE(panel_->trainButton()->text(), QStringLiteral("Calibrate"));
+  QTest::mouseClick(panel_->trainButton(), Qt::LeftButton);
+  QVERIFY(doc_->isTraining());
+  QCOMPARE(panel_->progressBar()->maximum(), 0);  // no step count: a busy bar
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
+  QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+  QCOMPARE(added.count(), 1);
+  const project::Run* run = doc_->run(added.at(0).at(0).toInt());
+  QVERIFY(run);
+  QCOMPARE(run->kind, RunKind::PostTraining);
+  const project::RunMetrics& m = run->metrics;
+  qDebug("PTQ run metrics (untrained model): float %.4f, fake quant %.4f, integer %.4f", m.floatAccuracy,
+         m.fakeQuantAccuracy, m.integerAccuracy);
+  // 8-bit calibration barely moves an untrained MLP's predictions.
+  QVERIFY(m.floatAccuracy >= 0 && m.fakeQuantAccuracy >= 0 && m.integerAccuracy >= 0);
+  QVERIFY2(std::abs(m.fakeQuantAccuracy - m.floatAccuracy) < 0.05,
+           qPrintable(QStringLiteral("%1 vs %2").arg(m.fakeQuantAccuracy).arg(m.floatAccuracy)));
+  QCOMPARE(panel_->lossPlot()->rawGraph()->dataCount(), 0);
+  QCOMPARE(panel_->progressBar()->maximum(), 1000);
+  QCOMPARE(panel_->lastRunId(), run->id);
+  QVERIFY(panel_->resultLabel()->text().contains(QStringLiteral("%1 %").arg(100 * m.fakeQuantAccuracy, 0, 'f', 2)));
 }
 
 void TestTrainingPanel::pauseThenStopKeepsTrainedWeights() {
