@@ -13,6 +13,8 @@
 //  * QUANTIZE rounds half away from zero (TFLite's reference), DEQUANTIZE is exact;
 //  * SOFTMAX / LOGISTIC / TANH: TFLite's reference int8 kernels (softmax via its
 //    fixed-point exp), so outputs match TFLite bit for bit.
+// Other runtimes' arithmetic is available as RoundingMode (below), chosen at create(): the
+// tests compare exported files with Arm NN and onnxruntime through them.
 // Float graphs (freezeFloat) run with float kernels.
 // Inputs and outputs are float tensors (N, ...) when the graph has float I/O, or hold
 // int8 values as floats when it has int8 I/O.
