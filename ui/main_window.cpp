@@ -29,7 +29,9 @@
 #include "engine/io/model_outline.h"
 #include "engine/models/builtin.h"
 #include "engine/quant/scheme.h"
+#include "ui/compare_panel.h"
 #include "ui/data_panel.h"
+#include "ui/export_menu.h"
 #include "ui/graph_view.h"
 #include "ui/layer_inspector.h"
 #include "ui/project_document.h"
@@ -160,11 +162,18 @@ void MainWindow::createDocks() {
   inspector_ = new LayerInspector(document_, this);
   dataPanel_ = new DataPanel(document_, this);
   panel_ = new TrainingPanel(document_, this);
+  compare_ = new ComparePanel(document_, this);
   inspectorDock_ = dock(tr("Layer inspector"), QStringLiteral("inspectorDock"), inspector_, Qt::RightDockWidgetArea);
   dataDock_ = dock(tr("Data"), QStringLiteral("dataDock"), dataPanel_, Qt::BottomDockWidgetArea);
   trainingDock_ = dock(tr("Training"), QStringLiteral("trainingDock"), panel_, Qt::BottomDockWidgetArea);
+  compareDock_ = dock(tr("Compare runs"), QStringLiteral("compareDock"), compare_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(dataDock_, trainingDock_);
+  tabifyDockWidget(trainingDock_, compareDock_);
   trainingDock_->raise();
+  // A finished run or evaluation is what the compare view is for.
+  connect(document_, &ProjectDocument::runAdded, this, [this] {
+    if (!document_->isTraining()) compareDock_->raise();
+  });
 }
 
 void MainWindow::createMenus() {
@@ -201,6 +210,11 @@ void MainWindow::createFileMenu() {
   saveAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_S));
   saveAsAction_ = file->addAction(tr("Save Project &As…"), this, [this] { saveProjectAs(); });
   saveAsAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+  file->addSeparator();
+  exportMenu_ = new ExportMenu(document_, this);
+  file->addMenu(exportMenu_->menu());
+  connect(compare_, &ComparePanel::exportRequested, exportMenu_, &ExportMenu::exportRun);
+  exportMenu_->action(deploy::ExportFormat::TfliteInt8)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
@@ -258,7 +272,7 @@ void MainWindow::createViewMenu() {
   find->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_F));
   errorColourAction_ = viewMenu_->addAction(tr("Colour by Quantization &Error"));
   errorColourAction_->setCheckable(true);
-  errorColourAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  errorColourAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
   errorColourAction_->setStatusTip(tr("Colour layers by the SQNR between float and fake-quant activations of the active run"));
   connect(errorColourAction_, &QAction::toggled, this, [this](bool on) {
     graph_->setColourMode(on ? GraphView::ColourMode::Error : GraphView::ColourMode::State);
@@ -267,7 +281,9 @@ void MainWindow::createViewMenu() {
     errorColourAction_->setChecked(m == GraphView::ColourMode::Error);
   });
   viewMenu_->addSeparator();
-  for (QDockWidget* d : {inspectorDock_, dataDock_, trainingDock_}) viewMenu_->addAction(d->toggleViewAction());
+  for (QDockWidget* d : {inspectorDock_, dataDock_, trainingDock_, compareDock_})
+    viewMenu_->addAction(d->toggleViewAction());
+  compareDock_->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   inspectorDock_->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
   trainingDock_->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
   dataDock_->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));

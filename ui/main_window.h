@@ -17,7 +17,9 @@ class QMenu;
 
 namespace qat::ui {
 
+class ComparePanel;
 class DataPanel;
+class ExportMenu;
 class GraphView;
 class LayerInspector;
 class ProjectDocument;
@@ -32,6 +34,9 @@ class MainWindow : public QMainWindow {
   LayerInspector* inspector() const { return inspector_; }
   TrainingPanel* trainingPanel() const { return panel_; }
   DataPanel* dataPanel() const { return dataPanel_; }
+  ComparePanel* comparePanel() const { return compare_; }
+  ExportMenu* exportMenu() const { return exportMenu_; }
+  QDockWidget* compareDock() const { return compareDock_; }
   QDockWidget* inspectorDock() const { return inspectorDock_; }
   QDockWidget* dataDock() const { return dataDock_; }
   QDockWidget* trainingDock() const { return trainingDock_; }
@@ -114,6 +119,9 @@ class MainWindow : public QMainWindow {
   LayerInspector* inspector_ = nullptr;
   TrainingPanel* panel_ = nullptr;
   DataPanel* dataPanel_ = nullptr;
+  ComparePanel* compare_ = nullptr;
+  ExportMenu* exportMenu_ = nullptr;
+  QDockWidget* compareDock_ = nullptr;
   QDockWidget* inspectorDock_ = nullptr;
   QDockWidget* dataDock_ = nullptr;
   QDockWidget* trainingDock_ = nullptr;

@@ -16,6 +16,7 @@
 #include <QCommandLineParser>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QEventLoop>
 #include <QMessageBox>
 #include <QPixmap>
@@ -26,6 +27,8 @@
 
 #include "engine/quant/scheme.h"
 #include "ui/autosave.h"
+#include "ui/export_dialog.h"
+#include "ui/export_menu.h"
 #include "ui/graph_items.h"
 #include "ui/graph_view.h"
 #include "ui/live_plots.h"
@@ -126,7 +129,9 @@ int main(int argc, char** argv) {
        QStringLiteral("kind"), QStringLiteral("float")},
       {QStringLiteral("screenshot"), QStringLiteral("Render the main window to a PNG file and exit."),
        QStringLiteral("out.png")},
-      {QStringLiteral("view"), QStringLiteral("With --screenshot: the view in front: graph or training."),
+      {QStringLiteral("view"),
+       QStringLiteral("With --screenshot: the view in front: graph, training, compare, or export (exports the active "
+                      "run as TFLite int8 next to the screenshot and shows the verification report)."),
        QStringLiteral("view"), QStringLiteral("graph")},
       {QStringLiteral("select"), QStringLiteral("With --screenshot: select these layers (names, classes, globs)."),
        QStringLiteral("SELECTION")},
@@ -148,8 +153,10 @@ int main(int argc, char** argv) {
     printError(QStringLiteral("--train-before-screenshot and --mid-run need --screenshot"));
     return 2;
   }
-  if (view != QLatin1String("graph") && view != QLatin1String("training")) {
-    printError(QStringLiteral("--view must be graph or training, not '%1'").arg(view));
+  const QStringList views{QStringLiteral("graph"), QStringLiteral("training"), QStringLiteral("compare"),
+                          QStringLiteral("export")};
+  if (!views.contains(view)) {
+    printError(QStringLiteral("--view must be graph, training, compare or export, not '%1'").arg(view));
     return 2;
   }
   const auto kind = qat::project::runKindFromName(parser.value(QStringLiteral("kind")).toStdString());
@@ -207,9 +214,10 @@ int main(int argc, char** argv) {
   window.resize(1400, 900);
   window.show();
   // Room for what the screenshot is about: the graph, or the training curves.
-  if (view == QLatin1String("training")) {
-    window.trainingDock()->raise();
-    window.resizeDocks({window.trainingDock()}, {560}, Qt::Vertical);
+  if (view == QLatin1String("training") || view == QLatin1String("compare") || view == QLatin1String("export")) {
+    QDockWidget* dock = view == QLatin1String("training") ? window.trainingDock() : window.compareDock();
+    dock->raise();
+    window.resizeDocks({dock}, {560}, Qt::Vertical);
   } else {  // the graph and the inspector; the bottom panels stay one click away (View menu)
     window.trainingDock()->hide();
     window.dataDock()->hide();
@@ -252,6 +260,22 @@ int main(int argc, char** argv) {
     }
   }
   window.trainingPanel()->refreshNow();
+  if (view == QLatin1String("export")) {
+    // The report dialog of a real export of the active run, grabbed on its own.
+    qat::ui::ExportDialog* dialog = window.exportMenu()->exportAs(qat::deploy::ExportFormat::TfliteInt8);
+    const QString out = QFileInfo(screenshotPath).absolutePath() + QStringLiteral("/") +
+                        QFileInfo(screenshotPath).completeBaseName() + QStringLiteral(".tflite");
+    if (!dialog || !dialog->runHeadless(out)) {
+      printError(dialog ? dialog->errorText() : QStringLiteral("the export dialog did not open"));
+      return 1;
+    }
+    QApplication::processEvents();
+    if (!dialog->grab().save(screenshotPath, "PNG")) {
+      printError(QStringLiteral("could not write %1").arg(screenshotPath));
+      return 1;
+    }
+    return 0;
+  }
   if (view == QLatin1String("graph")) {
     // A selection is shown at 100 % around its first layer; otherwise the whole graph.
     if (!document.selectedNodes().isEmpty()) {
