@@ -51,7 +51,7 @@ QColor errorColour(double sqnrDb) {
   if (std::isnan(sqnrDb)) return noValueColour();
   const double t = std::clamp((sqnrDb - kErrorLowDb) / (kErrorHighDb - kErrorLowDb), 0.0, 1.0);
   // Hue 0 (red) → 60° (yellow) → 120° (green); light enough for dark text on top.
-  return QColor::fromHsvF(float(t * 120.0 / 360.0), 0.55f, 0.97f);
+  return QColor::fromHsvF(float(t * 120.0 / 360.0), 0.45f, 0.97f);
 }
 
 QColor noValueColour() { return {0xc8, 0xc8, 0xc8}; }
@@ -245,13 +245,14 @@ QRectF GroupItem::foldRect() const {
 
 QRectF GroupItem::boundingRect() const { return frame_.united(foldRect()).adjusted(-1, -1, 1, 1); }
 
-void GroupItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidget*) {
+void GroupItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget*) {
   painter->setRenderHint(QPainter::Antialiasing);
   painter->setPen(QPen(kGroupBorder, 1.2));
   painter->setBrush(QColor(0x5a, 0x78, 0xaa, 30));
   painter->drawRoundedRect(frame_, kGroupRadius, kGroupRadius);
   const QRectF pill = foldRect();
-  if (pill.isEmpty()) return;
+  // Zoomed out the pill's text would be specks: the frame alone says "fused".
+  if (pill.isEmpty() || option->levelOfDetailFromTransform(painter->worldTransform()) < kDetailLod) return;
   painter->setBrush(Qt::white);
   painter->drawRoundedRect(pill, pill.height() / 2, pill.height() / 2);
   painter->setFont(style_->detailFont);

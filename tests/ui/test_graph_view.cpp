@@ -471,6 +471,10 @@ class TestGraphView : public QObject {
     f.view->zoomIn();
     f.view->verticalScrollBar()->setValue(f.view->verticalScrollBar()->maximum());
     QCOMPARE(f.view->legend()->pos(), legendPos);
+    if (const QString dir = qEnvironmentVariable("QAT_GRAPH_PNG_DIR"); !dir.isEmpty()) {
+      f.view->fitGraph();
+      QVERIFY(f.view->grab().save(dir + QStringLiteral("/fashion-cnn_error.png")));
+    }
     f.view->setColourMode(GraphView::ColourMode::State);
     QVERIFY(!f.view->legend()->isVisible());
     QCOMPARE(f.item("flatten")->fillColour(), stateColour(NodeState::PassThrough));
