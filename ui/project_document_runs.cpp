@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/data/data_source.h"
-#include "engine/data/idx_reader.h"
 #include "engine/project/pipeline.h"
 #include "engine/train/defaults.h"
+#include "ui/data_panel.h"
 #include "ui/project_document.h"
 
 namespace qat::ui {
@@ -102,51 +101,16 @@ bool ProjectDocument::loadFashionMnist(QString* error, const QString& dir) {
 }
 
 bool ProjectDocument::loadData(const project::DataRef& ref, QString* error) {
-  auto fail = [&](QString message) {
-    if (error) *error = std::move(message);
+  // The data panel's loader: the same validation split (the last samples, as Keras) and
+  // the same normalisation statistics as when the data was first loaded.
+  Shape inputShape;
+  if (hasModel_ && !project_.model.inputs().empty()) inputShape = project_.model.node(project_.model.inputs()[0]).shape;
+  auto loaded = ui::loadData(ref, inputShape);
+  if (!loaded.ok()) {
+    if (error) *error = fromStd(loaded.error().message);
     return false;
-  };
-  const std::string normalize = ref.options.value("normalize", std::string("scale01"));
-  if (ref.kind == "fashion-mnist") {
-    const QString dir = ref.trainPath.empty() ? fashionMnistDir() : fromStd(ref.trainPath);
-    const std::string d = dir.toStdString();
-    auto train = qat::loadFashionMnist(d, true, Normalization::scale01());
-    auto test = train.ok() ? qat::loadFashionMnist(d, false, Normalization::scale01()) : train;
-    if (!train.ok() || !test.ok())
-      return fail(tr("Fashion-MNIST could not be loaded from %1:\n%2\n\n"
-                     "Install the Debian package dataset-fashion-mnist "
-                     "(sudo apt install dataset-fashion-mnist).")
-                      .arg(dir, fromStd((train.ok() ? test : train).error().message)));
-    setData(std::make_shared<const Dataset>(std::move(train.value())),
-            std::make_shared<const Dataset>(std::move(test.value())), ref);
-    return true;
   }
-  if (ref.trainPath.empty()) return fail(tr("No training data file was given."));
-  DataSourceOptions o;
-  o.xName = ref.options.value("x_name", std::string());
-  o.yName = ref.options.value("y_name", std::string());
-  o.labelColumn = ref.options.value("label_column", std::string());
-  o.normalize = normalize;
-  if (hasModel_ && !project_.model.inputs().empty())
-    o.inputShape = project_.model.node(project_.model.inputs()[0]).shape;
-  auto train = loadDataSource(ref.trainPath, o);
-  if (!train.ok()) return fail(fromStd(train.error().message));
-  std::optional<Dataset> test = std::move(train->test);
-  Dataset trainSet = std::move(train->train);
-  if (!ref.testPath.empty()) {
-    auto t = loadDataSource(ref.testPath, o);
-    if (!t.ok()) return fail(fromStd(t.error().message));
-    test = std::move(t->train);
-  }
-  const double split = ref.options.value("validation_split", 0.0);
-  if (!test && split > 0) {
-    auto s = splitTrainValidation(trainSet, split, settings_.seed);
-    if (!s.ok()) return fail(fromStd(s.error().message));
-    trainSet = std::move(s->train);
-    test = std::move(s->validation);
-  }
-  setData(std::make_shared<const Dataset>(std::move(trainSet)),
-          test ? std::make_shared<const Dataset>(std::move(*test)) : nullptr, ref);
+  setData(std::move(loaded->train), std::move(loaded->validation), loaded->ref);
   return true;
 }
 
