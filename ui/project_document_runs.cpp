@@ -402,6 +402,7 @@ project::Project ProjectDocument::snapshot() const {
   p.data = project_.data;
   p.uiState = project_.uiState;
   p.uiState[kDocumentStateKey] = documentState(settings_, loss_);
+  p.uiState[kDocumentStateKey]["active_run"] = activeRunId_;
   return p;
 }
 
@@ -438,7 +439,11 @@ bool ProjectDocument::openProject(const QString& path, QString* error, QString* 
   LossSpec loss = defaultLossFor(p.model);
   readDocumentState(p.uiState.value(kDocumentStateKey, nlohmann::json()), settings, loss);
   const project::DataRef data = p.data;
-  const int lastRun = p.runs.empty() ? 0 : p.runs.back().id;
+  int lastRun = p.runs.empty() ? 0 : p.runs.back().id;
+  // The run the user was looking at, when it still exists.
+  if (const int active = p.uiState.value(kDocumentStateKey, nlohmann::json::object()).value("active_run", 0);
+      active > 0 && p.findRun(active))
+    lastRun = active;
 
   project_ = std::move(p);
   hasModel_ = true;
