@@ -406,7 +406,10 @@ void ComparePanel::refreshLayerChart() {
   std::vector<const project::Run*> runs;
   QSet<QString> pending;
   QStringList order;
-  for (int id : model_->plottedRuns())
+  // Series in table order, so a run keeps its colour when another one is ticked.
+  std::vector<int> ids = model_->plottedRuns();
+  std::sort(ids.begin(), ids.end(), [this](int a, int b) { return model_->rowOf(a) < model_->rowOf(b); });
+  for (int id : ids)
     if (const project::Run* r = document_->run(id)) {
       runs.push_back(r);
       for (const project::LayerError& e : r->layerErrors) pending.insert(fromStd(e.layer));

@@ -15,31 +15,12 @@ const QColor kColors[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44,
                           QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75)};
 constexpr double kBarWidth = 0.26;   // key units; a group of three fills ~0.8 of a run's slot
 constexpr double kBarSpacing = 0.01;
+constexpr double kSizeBarWidth = 0.55;
 
 QString accuracyText(double percent) { return QString::number(percent, 'f', 2); }
 
 QString kbText(double kb) {
   return kb >= 1024 ? QStringLiteral("%1 MB").arg(kb / 1024, 0, 'f', 2) : QStringLiteral("%1 KB").arg(kb, 0, 'f', 1);
-}
-
-QCPItemText* addLabel(QCustomPlot* plot, double key, double value, const QString& text, bool vertical) {
-  auto* label = new QCPItemText(plot);
-  label->position->setCoords(key, value);
-  label->setText(text);
-  QFont f = plot->font();
-  f.setPointSizeF(std::max(7.0, f.pointSizeF() - 1));
-  label->setFont(f);
-  label->setPadding(QMargins(2, 0, 2, 2));
-  // Vertical labels (many runs, narrow bars) read bottom-up from the bar's top.
-  label->setRotation(vertical ? -90 : 0);
-  label->setPositionAlignment(vertical ? (Qt::AlignLeft | Qt::AlignVCenter) : (Qt::AlignHCenter | Qt::AlignBottom));
-  label->setClipToAxisRect(false);
-  return label;
-}
-
-void removeLabels(QCustomPlot* plot, std::vector<QCPItemText*>& labels) {
-  for (QCPItemText* l : labels) plot->removeItem(l);
-  labels.clear();
 }
 
 // The legend in its own row under the plot, laid out horizontally: inside the axis rect
@@ -64,6 +45,7 @@ RunChart::RunChart(const QString& title, QWidget* parent) : QCustomPlot(parent) 
   setMinimumSize(300, 220);
   xAxis->grid()->setVisible(false);
   yAxis->grid()->setPen(QPen(QColor(220, 220, 220), 1, Qt::DotLine));
+  connect(this, &QCustomPlot::afterReplot, this, &RunChart::fitLabels);
 }
 
 bool RunChart::event(QEvent* e) {
@@ -79,6 +61,68 @@ bool RunChart::event(QEvent* e) {
     QToolTip::showText(help->globalPos(), text, this);
   }
   return true;
+}
+
+void RunChart::addValueLabel(double key, double value, const QString& text) {
+  auto* label = new QCPItemText(this);
+  label->position->setCoords(key, value);
+  label->setText(text);
+  QFont f = font();
+  f.setPointSizeF(std::max(7.0, f.pointSizeF() - 1));
+  label->setFont(f);
+  label->setPadding(QMargins(2, 0, 2, 2));
+  label->setBrush(QColor(255, 255, 255, 210));  // readable over grid and reference lines
+  label->setClipToAxisRect(false);
+  labels_.push_back(label);
+}
+
+void RunChart::clearValueLabels() {
+  for (QCPItemText* l : labels_) removeItem(l);
+  labels_.clear();
+}
+
+void RunChart::setLabelGeometry(double labelWidth, double bottom, double highestBar, double minTop) {
+  labelWidth_ = labelWidth;
+  rangeBottom_ = bottom;
+  highestBar_ = highestBar;
+  minTop_ = minTop;
+  fitPasses_ = 3;
+  fitLabels();
+}
+
+void RunChart::resizeEvent(QResizeEvent* e) {
+  fitPasses_ = 3;
+  QCustomPlot::resizeEvent(e);
+}
+
+void RunChart::fitLabels() {
+  if (fitPasses_ <= 0) return;
+  --fitPasses_;
+  double widest = 0, height = 0;
+  for (const QCPItemText* l : labels_) {
+    const QRect r = QFontMetrics(l->font()).boundingRect(QRect(), Qt::AlignCenter, l->text());
+    widest = std::max(widest, double(r.width()) + 4);
+    height = std::max(height, double(r.height()) + 2);
+  }
+  const double roomPx = std::abs(xAxis->coordToPixel(labelWidth_) - xAxis->coordToPixel(0));
+  const bool vertical = widest > roomPx;
+  // Room above the highest bar: the label's extent in pixels as a fraction f of the axis
+  // height, so (top − highest) / (top − bottom) = f.
+  const double extent = labels_.empty() ? 0 : (vertical ? widest : height) + 6;
+  const double f = std::min(0.6, extent / std::max(1, axisRect()->height()));
+  const double top = std::max(minTop_, (highestBar_ - f * rangeBottom_) / (1 - f));
+  const bool rangeChanged = std::abs(yAxis->range().upper - top) > 1e-6 * std::max(1.0, top - rangeBottom_) ||
+                            yAxis->range().lower != rangeBottom_;
+  const bool changed = vertical != labelsVertical_ || rangeChanged;
+  labelsVertical_ = vertical;
+  for (QCPItemText* l : labels_) {
+    // Vertical labels read bottom-up from the bar's top.
+    l->setRotation(vertical ? -90 : 0);
+    l->setPositionAlignment(vertical ? (Qt::AlignLeft | Qt::AlignVCenter) : (Qt::AlignHCenter | Qt::AlignBottom));
+  }
+  if (!changed) return;
+  yAxis->setRange(rangeBottom_, top);
+  replot(QCustomPlot::rpQueuedReplot);
 }
 
 void RunChart::setRunTicks(const QStringList& names) {
@@ -113,12 +157,11 @@ AccuracyChart::AccuracyChart(QWidget* parent) : RunChart(tr("Accuracy on the tes
 }
 
 void AccuracyChart::setRuns(const std::vector<const project::Run*>& runs) {
-  removeLabels(this, labels_);
+  clearValueLabels();
   names_.clear();
   integerErrors_.clear();
   for (QCPBars* b : bars_) b->data()->clear();
   const bool labelled = int(runs.size()) <= kMaxLabelledRuns;
-  const bool vertical = runs.size() > 3;
   double lo = 100, hi = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
     const project::Run& r = *runs[i];
@@ -132,19 +175,16 @@ void AccuracyChart::setRuns(const std::vector<const project::Run*>& runs) {
       lo = std::min(lo, value);
       hi = std::max(hi, value);
       if (labelled)  // the group puts bar m at key + (m − 1)·(width + spacing)
-        labels_.push_back(addLabel(this, key + (m - 1) * (kBarWidth + kBarSpacing), value, accuracyText(value), vertical));
+        addValueLabel(key + (m - 1) * (kBarWidth + kBarSpacing), value, accuracyText(value));
     }
   }
   setRunTicks(names_);
   // Runs usually differ by a few points: start the axis below the lowest bar (at a
   // multiple of 10) so the differences are visible; the value labels give exact numbers.
-  if (hi < lo) {
-    yAxis->setRange(0, 100);
-  } else {
-    const double bottom = std::max(0.0, std::floor((lo - 5) / 10) * 10);
-    const double room = vertical ? 0.22 : 0.1;  // for the labels above the bars
-    yAxis->setRange(bottom, std::min(100.0, hi) + (std::min(100.0, hi) - bottom) * room + 1);
-  }
+  if (hi < lo)
+    setLabelGeometry(kBarWidth + kBarSpacing, 0, 100, 100);
+  else
+    setLabelGeometry(kBarWidth + kBarSpacing, std::max(0.0, std::floor((lo - 5) / 10) * 10), hi, std::min(100.0, hi + 1));
   replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -164,7 +204,7 @@ QString AccuracyChart::tooltip(QCPAbstractPlottable* plottable, int index) const
 SizeChart::SizeChart(QWidget* parent) : RunChart(tr("Weight size (dashed: float32)"), parent) {
   bars_ = new QCPBars(xAxis, yAxis);
   bars_->setName(tr("stored weights"));
-  bars_->setWidth(0.55);
+  bars_->setWidth(kSizeBarWidth);
   bars_->setPen(QPen(kColors[4].darker(130)));
   bars_->setBrush(kColors[4]);
   floatLine_ = new QCPItemStraightLine(this);
@@ -174,13 +214,12 @@ SizeChart::SizeChart(QWidget* parent) : RunChart(tr("Weight size (dashed: float3
 }
 
 void SizeChart::setRuns(const std::vector<const project::Run*>& runs) {
-  removeLabels(this, labels_);
+  clearValueLabels();
   bars_->data()->clear();
   names_.clear();
   ratios_.clear();
   floatKb_ = 0;
   double hi = 0;
-  const bool vertical = runs.size() > 3;
   for (size_t i = 0; i < runs.size(); ++i) {
     const project::RunMetrics& m = runs[i]->metrics;
     names_ << QString::fromStdString(runs[i]->name);
@@ -193,14 +232,14 @@ void SizeChart::setRuns(const std::vector<const project::Run*>& runs) {
     // Two short lines fit over a narrow bar; a float-size run needs no "×1.0".
     const QString ratio = ratios_.back() > 1.005 ? QStringLiteral("\n×%1").arg(ratios_.back(), 0, 'f', 1) : QString();
     if (int(runs.size()) <= AccuracyChart::kMaxLabelledRuns)
-      labels_.push_back(addLabel(this, double(i + 1), kb, kbText(kb) + ratio, vertical));
+      addValueLabel(double(i + 1), kb, kbText(kb) + ratio);
   }
   setRunTicks(names_);
   floatLine_->setVisible(floatKb_ > 0);
   floatLine_->point1->setCoords(0, floatKb_);
   floatLine_->point2->setCoords(1, floatKb_);
-  const double top = std::max(hi, floatKb_);
-  yAxis->setRange(0, top > 0 ? top * (vertical ? 1.45 : 1.25) : 1);
+  // The dashed float32 line stays inside the plot with a little room above it.
+  setLabelGeometry(0.95, 0, hi, std::max(hi, floatKb_) > 0 ? 1.08 * std::max(hi, floatKb_) : 1);
   replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -19,6 +19,8 @@ class RunChart : public QCustomPlot {
  public:
   explicit RunChart(const QString& title, QWidget* parent = nullptr);
   QString title() const { return title_->text(); }
+  bool labelsVertical() const { return labelsVertical_; }  // the bars are narrower than their labels
+  const std::vector<QCPItemText*>& valueLabels() const { return labels_; }
 
  protected:
   // Tooltip of data point `index` of `plottable`; "" for none.
@@ -27,7 +29,24 @@ class RunChart : public QCustomPlot {
   // Run names as x tick labels at 1..n (rotated when there are many).
   void setRunTicks(const QStringList& names);
 
+  // Value labels above bars. Whether they fit horizontally, and how much room they need
+  // above the highest bar, depends on the plot's pixel size: after each replot
+  // fitLabels() turns them vertical when a label is wider than `labelWidth` (key units:
+  // the bar, or the bar and its gap when neighbours are far) and sets the y range to
+  // [bottom, top] with top leaving room for them (at least minTop).
+  void addValueLabel(double key, double value, const QString& text);
+  void clearValueLabels();
+  void setLabelGeometry(double labelWidth, double bottom, double highestBar, double minTop);
+  void fitLabels();
+  void resizeEvent(QResizeEvent* e) override;
+
   QCPTextElement* title_;
+  std::vector<QCPItemText*> labels_;
+
+ private:
+  double labelWidth_ = 1, rangeBottom_ = 0, highestBar_ = 0, minTop_ = 1;
+  bool labelsVertical_ = false;
+  int fitPasses_ = 0;  // replots fitLabels may still ask for (guards against ping-pong)
 };
 
 enum class EvalMode { Float = 0, FakeQuant = 1, Integer = 2 };
@@ -50,7 +69,6 @@ class AccuracyChart : public RunChart {
 
  private:
   QCPBars* bars_[3];
-  std::vector<QCPItemText*> labels_;
   QStringList names_;
   std::vector<QString> integerErrors_;  // per run, why integer accuracy is missing
 };
@@ -72,7 +90,6 @@ class SizeChart : public RunChart {
  private:
   QCPBars* bars_;
   QCPItemStraightLine* floatLine_;
-  std::vector<QCPItemText*> labels_;
   QStringList names_;
   std::vector<double> ratios_;  // float bytes / stored bytes per run
   double floatKb_ = 0;
