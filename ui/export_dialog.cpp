@@ -115,10 +115,9 @@ ExportDialog::ExportDialog(ProjectDocument* document, QWidget* parent) : QDialog
   connect(document_, &ProjectDocument::modelChanged, this, &ExportDialog::refreshRuns);
   connect(document_, &ProjectDocument::dataChanged, this, &ExportDialog::refreshControls);
   refreshRuns();
-  preset(document_->activeRunId() && document_->run(document_->activeRunId()) &&
-                 document_->run(document_->activeRunId())->kind == RunKind::Float
-             ? ExportFormat::TfliteFloat
-             : ExportFormat::TfliteInt8);
+  // The deployable int8 file, unless the active run is a float one.
+  const project::Run* active = document_->run(document_->activeRunId());
+  preset(active && active->kind == RunKind::Float ? ExportFormat::TfliteFloat : ExportFormat::TfliteInt8);
 }
 
 ExportDialog::~ExportDialog() {
@@ -297,7 +296,8 @@ void ExportDialog::refreshControls() {
     for (int i = 0; i < formatBox_->count(); ++i)
       m->item(i)->setEnabled(quantizedSource || !deploy::isIntegerFormat(ExportFormat(formatBox_->itemData(i).toInt())));
   const bool busy = isBusy();
-  ioGroup_->setEnabled(!busy && deploy::isIntegerFormat(f));
+  const QString why = blocker();
+  ioGroup_->setEnabled(!busy && why.isEmpty() && deploy::isIntegerFormat(f));
   const bool subByte = runHasSubByteWeights();
   subByteGroup_->setEnabled(!busy && subByte && (f == ExportFormat::TfliteInt8 || f == ExportFormat::CHeader));
   subByteGroup_->setToolTip(subByte ? tr("ONNX stores them as int8 values on the grid; TFLite can hold them as INT4")
@@ -310,7 +310,6 @@ void ExportDialog::refreshControls() {
                                : tr("No data loaded: the file will be written and read back, not verified."));
   runBox_->setEnabled(!busy);
   formatBox_->setEnabled(!busy);
-  const QString why = blocker();
   exportButton_->setEnabled(!busy && why.isEmpty());
   cancelButton_->setEnabled(!busy);
   busy_->setVisible(busy);

@@ -8,8 +8,9 @@
 #include <QLabel>
 #include <QLocale>
 #include <QPushButton>
-#include <QScrollArea>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 #include "ui/export_dialog.h"
 
@@ -88,14 +89,8 @@ QWidget* ExportDialog::buildReportPage() {
   notes_->setTextFormat(Qt::RichText);
   notes_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   notes_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-  // Large models collect many notes (one per folded BatchNorm): scroll instead of growing.
-  auto* scroll = new QScrollArea(notesGroup_);
-  scroll->setWidget(notes_);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setMaximumHeight(220);
   auto* nl = new QVBoxLayout(notesGroup_);
-  nl->addWidget(scroll);
+  nl->addWidget(notes_);
 
   showFolderButton_ = new QPushButton(tr("Show in Folder"), page);
   auto* again = new QPushButton(tr("Export Another…"), page);
@@ -192,12 +187,20 @@ void ExportDialog::showReport() {
   noteLines_.clear();
   for (const std::string& n : r.notes) noteLines_ << QString::fromStdString(n);
   if (r.int4Tensors > 0)
-    noteLines_ << tr("%n weight tensor(s) stored as INT4 (two values per byte): only newer TFLite runtimes load "
-                     "the file.",
-                     "", int(r.int4Tensors));
+    noteLines_ << (r.int4Tensors == 1 ? tr("With INT4 tensors chosen, 1 weight tensor is stored as INT4")
+                                      : tr("With INT4 tensors chosen, %1 weight tensors are stored as INT4")
+                                            .arg(r.int4Tensors)) +
+                      tr(" instead (two values per byte, same grid values): only newer TFLite runtimes load the file.");
+  // Large models collect many notes (one per folded BatchNorm): the first few are shown,
+  // all of them in the tooltip.
+  constexpr int kShown = 8;
   QString html = QStringLiteral("<ul style=\"margin-left: 0px; -qt-list-indent: 1\">");
-  for (const QString& n : noteLines_) html += QStringLiteral("<li>%1</li>").arg(n.toHtmlEscaped());
+  for (int i = 0; i < std::min<int>(kShown, noteLines_.size()); ++i)
+    html += QStringLiteral("<li>%1</li>").arg(noteLines_[i].toHtmlEscaped());
+  if (noteLines_.size() > kShown)
+    html += QStringLiteral("<li>%1</li>").arg(tr("… and %1 more (hover to see all)").arg(noteLines_.size() - kShown));
   notes_->setText(html + QStringLiteral("</ul>"));
+  notes_->setToolTip(noteLines_.size() > kShown ? noteLines_.join(u'\n') : QString());
   notesGroup_->setVisible(!noteLines_.isEmpty());
 
   showPage(1);

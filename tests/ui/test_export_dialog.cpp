@@ -116,6 +116,7 @@ class TestExportDialog : public QObject {
     QCOMPARE(d->runId(), 0);
     QVERIFY2(d->blocker().contains(QStringLiteral("Run ▸ Calibrate (PTQ) or Train QAT first")), qPrintable(d->blocker()));
     QVERIFY(!d->exportButton()->isEnabled());
+    saveShot(d, "export_blocked.png");
 
     d = exportThroughMenu(ExportFormat::TfliteFloat, QStringLiteral("float.tflite"));
     QSignalSpy done(d, &ExportDialog::exportFinished);
@@ -217,6 +218,42 @@ class TestExportDialog : public QObject {
     QCOMPARE(openedFolders_, QStringList{QFileInfo(nextPath_).absolutePath()});
     d->close();  // deleted on close
     QTRY_VERIFY(!menu_->dialog());
+  }
+
+  // W4A8 weights: the sub-8-bit choice is offered, the report notes how TFLite runs them;
+  // runHeadless (qat-studio --view export) exports without a chooser and waits.
+  void subEightBitHeadless() {
+    const QList<int> dense = doc_->nodesOfClass(QStringLiteral("Dense"));
+    QCOMPARE(dense.size(), 2);
+    doc_->applyPreset(dense, QuantPreset::W4A8);
+    const int w4 = runAndWait(project::RunKind::PostTraining);
+    doc_->undoStack()->undo();
+    ExportDialog d(doc_.get());
+    QCOMPARE(d.runId(), w4);  // the active run
+    d.show();
+    saveShot(&d, "export_setup_w4.png");
+    QCOMPARE(d.format(), ExportFormat::TfliteInt8);
+    d.setInt4Weights(true);
+    d.setVerifySamples(200);
+    const QString path = dir_.filePath(QStringLiteral("w4.tflite"));
+    QVERIFY2(d.runHeadless(path), qPrintable(d.errorText()));
+    QVERIFY(d.isShowingReport());
+    QCOMPARE(d.figureText(Figure::Samples), QStringLiteral("200"));
+    QVERIFY2(d.notesText().contains(QStringLiteral("4-bit grid")) &&
+                 d.notesText().contains(QStringLiteral("TFLite runs them as int8")),
+             qPrintable(d.notesText()));
+    QCOMPARE(d.result()->int4Tensors, size_t(2));
+    QVERIFY(d.notesText().contains(QStringLiteral("2 weight tensors are stored as INT4")));
+    auto g = deploy::readTflite(path.toStdString());
+    QVERIFY2(g.ok(), g.ok() ? "" : g.error().message.c_str());
+    QVERIFY(d.result()->verification->top1Agreement >= 0.99);
+    d.show();
+    saveShot(&d, "export_report_w4.png");
+    // Grid values in int8 tensors (the default) write no INT4 tensor.
+    d.setInt4Weights(false);
+    QVERIFY(d.runHeadless(dir_.filePath(QStringLiteral("w4_int8.tflite"))));
+    QCOMPARE(d.result()->int4Tensors, size_t(0));
+    QVERIFY(!d.notesText().contains(QStringLiteral("INT4")));
   }
 
   // The compare panel's "Export this run" on a run whose 'logits' layer stayed float:
