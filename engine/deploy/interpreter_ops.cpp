@@ -275,9 +275,6 @@ Status prepareElementwiseFloatMode(const IntegerGraph& g, const GraphOp& gop, Pr
     case OpKind::Sub:
     case OpKind::Mul: {
       const GraphTensor& b = tensorAt(g, gop.inputs[1]);
-      if (b.shape != x.shape || y.shape != x.shape)
-        return opError(op, "inputs and output must have the same shape (broadcasting is not supported)");
-      if (b.type != x.type) return opError(op, "both inputs must have the same type");
       op.bin.op = gop.kind == OpKind::Add ? 0 : gop.kind == OpKind::Sub ? 1 : 2;
       op.bin.s1 = scale0(x);
       op.bin.s2 = scale0(b);
@@ -302,10 +299,6 @@ Status prepareElementwiseFloatMode(const IntegerGraph& g, const GraphOp& gop, Pr
     case OpKind::Softmax:
       if (op.mode == RoundingMode::FloatMultiplierHalfEven) op.softmaxTable = k::makeSoftmaxTableOnnx(scale0(x), op.rowDepth);
       break;
-    case OpKind::Reshape:
-      if (scale0(x) != scale0(y) || zp0(x) != zp0(y))
-        return opError(op, "int8 RESHAPE needs the same scale and zero point in and out");
-      break;
     default: break;
   }
   return {};
@@ -327,15 +320,22 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
     return opError(op, "needs int8 or float32 input and output of the same type");
   if (int8 && (!x.quant.quantized() || !y.quant.quantized()))
     return opError(op, "int8 tensors need quantization parameters");
+  // Checks every rounding mode shares, before the mode-specific set-up.
+  const bool binary = gop.kind == OpKind::Add || gop.kind == OpKind::Sub || gop.kind == OpKind::Mul;
+  if (binary) {
+    const GraphTensor& b = tensorAt(g, gop.inputs[1]);
+    if (b.shape != x.shape || y.shape != x.shape)
+      return opError(op, "inputs and output must have the same shape (broadcasting is not supported)");
+    if (b.type != x.type) return opError(op, "both inputs must have the same type");
+  }
+  if (gop.kind == OpKind::Reshape && !op.isFloat && (scale0(x) != scale0(y) || zp0(x) != zp0(y)))
+    return opError(op, "int8 RESHAPE needs the same scale and zero point in and out");
   if (int8 && isFloatMode(op.mode)) return prepareElementwiseFloatMode(g, gop, op);
   switch (gop.kind) {
     case OpKind::Add:
     case OpKind::Sub:
     case OpKind::Mul: {
       const GraphTensor& b = tensorAt(g, gop.inputs[1]);
-      if (b.shape != x.shape || y.shape != x.shape)
-        return opError(op, "inputs and output must have the same shape (broadcasting is not supported)");
-      if (b.type != x.type) return opError(op, "both inputs must have the same type");
       if (op.isFloat) break;
       if (gop.kind == OpKind::Mul) {
         op.mul.in1Offset = -zp0(x);
@@ -395,10 +395,6 @@ Status prepareElementwise(const IntegerGraph& g, const GraphOp& gop, PreparedOp&
       break;
     case OpKind::Softmax:
       if (!op.isFloat) op.softmaxTable = kernels::makeSoftmaxTable(scale0(x), gop.beta);
-      break;
-    case OpKind::Reshape:
-      if (!op.isFloat && (scale0(x) != scale0(y) || zp0(x) != zp0(y)))
-        return opError(op, "int8 RESHAPE needs the same scale and zero point in and out");
       break;
     default: break;
   }
