@@ -125,10 +125,7 @@ void ProjectDocument::setModel(Model model, const QString& name, const QString& 
 }
 
 // tfmot's quantize_model default: the 8-bit scheme over every layer it supports.
-void ProjectDocument::resetConfig() {
-  auto r = quant::makeSchemeConfig(project_.model, quant::SchemeOptions{}, {}, /*skipUnsupported=*/true);
-  project_.config = r.ok() ? std::move(r->config) : quant::QuantizeConfig{};
-}
+void ProjectDocument::resetConfig() { project_.config = wholeModelScheme(quant::SchemeOptions{}); }
 
 qint64 ProjectDocument::parameterCount() const {
   return hasModel_ ? static_cast<qint64>(project_.model.paramCount()) : 0;
@@ -205,18 +202,25 @@ QString ProjectDocument::bitBadge(int node) const {
   return parts.join(QLatin1Char('/'));
 }
 
+// The scheme over the whole model, so the layout rules (quantizer after a fused ReLU, none
+// between a conv and its BN) come out per layer as they would for the whole model.
+quant::QuantizeConfig ProjectDocument::wholeModelScheme(const quant::SchemeOptions& scheme) const {
+  auto r = quant::makeSchemeConfig(project_.model, scheme, {}, /*skipUnsupported=*/true);
+  return r.ok() ? std::move(r->config) : quant::QuantizeConfig{};
+}
+
 quant::LayerQuantConfig ProjectDocument::presetConfig(int node, QuantPreset preset) const {
-  const std::string& name = project_.model.node(node).layer->name();
+  return presetEntry(node, preset,
+                     preset == QuantPreset::Float ? quant::QuantizeConfig{} : wholeModelScheme(presetScheme(preset)));
+}
+
+// `scheme`: wholeModelScheme of the preset (unused for Float).
+quant::LayerQuantConfig ProjectDocument::presetEntry(int node, QuantPreset preset,
+                                                     const quant::QuantizeConfig& scheme) const {
   quant::LayerQuantConfig out;
   if (preset != QuantPreset::Float) {
-    // The scheme over the whole model, so the layout rules (quantizer after a fused ReLU,
-    // none between a conv and its BN) come out as they would for the whole model.
-    auto r = quant::makeSchemeConfig(project_.model, presetScheme(preset), {}, true);
-    if (r.ok()) {
-      auto it = r->config.layers.find(name);
-      if (it != r->config.layers.end()) return it->second;
-    }
-    return out;
+    auto it = scheme.layers.find(project_.model.node(node).layer->name());
+    return it != scheme.layers.end() ? it->second : out;
   }
   if (const quant::LayerQuantConfig* c = layerConfig(node)) out = *c;
   out.quantize = false;
@@ -236,6 +240,7 @@ void ProjectDocument::applyConfig(const quant::QuantizeConfig& config, const QLi
 
 void ProjectDocument::setQuantized(const QList<int>& nodes, bool on) {
   quant::QuantizeConfig next = project_.config;
+  std::optional<quant::QuantizeConfig> scheme;  // computed once, when a never-configured layer is ticked
   QList<int> changed;
   for (int n : nodes) {
     if (!canQuantize(n)) continue;
@@ -244,10 +249,13 @@ void ProjectDocument::setQuantized(const QList<int>& nodes, bool on) {
     if (it == next.layers.end()) {
       if (!on) continue;
       // Never configured: the scheme's entry (the user's own specs are kept otherwise).
-      auto scheme = quant::schemeFromName(next.scheme);
-      auto r = quant::makeSchemeConfig(project_.model, scheme.ok() ? *scheme : quant::SchemeOptions{}, {}, true);
-      if (!r.ok() || !r->config.layers.count(name)) continue;
-      it = next.layers.emplace(name, r->config.layers.at(name)).first;
+      if (!scheme) {
+        auto options = quant::schemeFromName(next.scheme);
+        scheme = wholeModelScheme(options.ok() ? *options : quant::SchemeOptions{});
+      }
+      auto entry = scheme->layers.find(name);
+      if (entry == scheme->layers.end()) continue;
+      it = next.layers.emplace(name, entry->second).first;
     }
     it->second.quantize = on;
     changed << n;
@@ -257,9 +265,11 @@ void ProjectDocument::setQuantized(const QList<int>& nodes, bool on) {
 }
 
 void ProjectDocument::applyPreset(const QList<int>& nodes, QuantPreset preset) {
+  const quant::QuantizeConfig scheme =
+      preset == QuantPreset::Float ? quant::QuantizeConfig{} : wholeModelScheme(presetScheme(preset));
   std::map<std::string, quant::LayerQuantConfig> changes;
   for (int n : nodes)
-    if (canQuantize(n)) changes[project_.model.node(n).layer->name()] = presetConfig(n, preset);
+    if (canQuantize(n)) changes[project_.model.node(n).layer->name()] = presetEntry(n, preset, scheme);
   setLayerConfigs(changes, tr("Preset %1").arg(presetName(preset)));
 }
 

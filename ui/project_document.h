@@ -221,6 +221,8 @@ class ProjectDocument : public QObject {
   void setModel(Model model, const QString& name, const QString& source, LossSpec loss, QStringList warnings);
   void setModified(bool modified);
   void resetConfig();
+  quant::QuantizeConfig wholeModelScheme(const quant::SchemeOptions& scheme) const;
+  quant::LayerQuantConfig presetEntry(int node, QuantPreset preset, const quant::QuantizeConfig& scheme) const;
 
   project::Project project_;
   bool hasModel_ = false;
