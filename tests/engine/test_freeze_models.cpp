@@ -178,20 +178,9 @@ class TestFreezeModels : public QObject {
       }
       auto q = quantizeModel(*m, c->config);
       QVERIFY(q.ok());
-      const Shape inShape = m->node(m->inputs()[0]).shape;
       const int n = 8;
-      Dataset d;
-      Rng rng(3);
-      d.x = Tensor(inShape.withBatch(n));
-      for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = rng.uniform(0.0f, 1.0f);
-      d.targets = Tensor(m->node(m->outputs()[0]).shape.withBatch(n));
-      TrainConfig tc;
-      tc.loss = {LossKind::MeanSquaredError, false};
-      Trainer t(q->model, tc);
-      QVERIFY(t.calibrate(d, 1).ok());
-      FreezeOptions fo;
-      fo.rangeSamples = &d.x;
-      auto g = freezeQuantized(*q, fo);
+      const Dataset d = unlabelledData(*m, uniformInputs(*m, n, 3));
+      auto g = calibrateAndFreeze(*q, d, 1);
       if (!g.ok()) {
         qInfo("%s: refused: %s", file.c_str(), g.error().message.c_str());
         QVERIFY2(g.error().message.find("Layer '") != std::string::npos, g.error().message.c_str());

@@ -20,6 +20,7 @@
 
 #include <filesystem>
 
+#include "common/freeze_test_util.h"
 #include "common/onnx_judge.h"
 #include "engine/data/data_source.h"
 #include "engine/deploy/freeze.h"
@@ -270,18 +271,8 @@ class TestOnnxModels : public QObject {
     auto q = quant::quantizeModel(*m, c->config);
     QVERIFY(q.ok());
     const int n = 16;
-    Dataset d;
-    Rng rng(3);
-    d.x = Tensor(m->node(m->inputs()[0]).shape.withBatch(n));
-    for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = rng.uniform(0.0f, 1.0f);
-    d.targets = Tensor(m->node(m->outputs()[0]).shape.withBatch(n));
-    TrainConfig tc;
-    tc.loss = {LossKind::MeanSquaredError, false};
-    Trainer t(q->model, tc);
-    QVERIFY(t.calibrate(d, 1).ok());
-    FreezeOptions fo;
-    fo.rangeSamples = &d.x;
-    auto g = freezeQuantized(*q, fo);
+    const Dataset d = test::unlabelledData(*m, test::uniformInputs(*m, n, 3));
+    auto g = test::calibrateAndFreeze(*q, d, 1);
     if (!g.ok()) QSKIP(qPrintable(QString::fromStdString("not frozen: " + g.error().message)));
     const std::string file = QFileInfo(path).fileName().toStdString();
     g->name = file;
