@@ -277,8 +277,24 @@ void fullyConnectedDequantFast(int rows, int depth, int units, const DequantConv
 
 // ------------------------------------------------------------------ pooling, mean, softmax
 
-void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, RoundingMode mode,
-                    const int8_t* in, int8_t* out) {
+void avgPoolDequant(const PoolShape& s, const PoolQuant& q, ActRange act, RoundingMode mode, const int8_t* in,
+                    int8_t* out) {
+  if (mode == RoundingMode::FloatMultiplierHalfEven && s.KH == s.H && s.KW == s.W && s.OH == 1 && s.OW == 1 &&
+      s.padTop == 0 && s.padLeft == 0) {
+    // A window over the whole unpadded image: onnxruntime's QLinearAveragePool falls back to
+    // MLAS' global average pool, an exact integer sum Σ(q − zp_in) times the float
+    // s_in / (s_out · count), clamped and rounded half to even.
+    const int pixels = s.H * s.W;
+    const float m = q.inScale / (q.outScale * static_cast<float>(pixels));
+    for (int n = 0; n < s.N; ++n)
+      for (int c = 0; c < s.C; ++c) {
+        int32_t acc = -q.inZeroPoint * pixels;
+        for (int i = 0; i < pixels; ++i) acc += in[(size_t(n) * pixels + i) * s.C + c];
+        out[size_t(n) * s.C + c] =
+            clampAct(roundHalfEvenClamped(static_cast<float>(acc) * m, -128, 127, q.outZeroPoint), act);
+      }
+    return;
+  }
   for (int n = 0; n < s.N; ++n)
     for (int oy = 0; oy < s.OH; ++oy)
       for (int ox = 0; ox < s.OW; ++ox)
@@ -289,18 +305,21 @@ void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange
           float sum = 0.0f;
           for (int ky = ky0; ky < ky1; ++ky)
             for (int kx = kx0; kx < kx1; ++kx)
-              sum += dequantizeArmnn(in[((size_t(n) * s.H + iy0 + ky) * s.W + ix0 + kx) * s.C + c], scale, zeroPoint);
+              sum += dequantizeArmnn(in[((size_t(n) * s.H + iy0 + ky) * s.W + ix0 + kx) * s.C + c], q.inScale,
+                                     q.inZeroPoint);
           const int count = std::max(0, ky1 - ky0) * std::max(0, kx1 - kx0);
           if (count > 0) sum /= static_cast<float>(count);
-          int32_t q;
-          if (mode == RoundingMode::FloatMultiplierHalfEven)
-            q = static_cast<int32_t>(
-                std::fmax(-128.0f, std::fmin(std::nearbyint(sum / scale + float(zeroPoint)), 127.0f)));
+          int32_t v;
+          if (mode == RoundingMode::FloatMultiplierHalfEven)  // on the uint8 grid, see kOnnxGridShift
+            v = static_cast<int32_t>(std::fmax(0.0f, std::fmin(std::nearbyint(sum / q.outScale +
+                                                                               float(q.outZeroPoint + kOnnxGridShift)),
+                                                               255.0f))) -
+                kOnnxGridShift;
           else if (mode == RoundingMode::FloatDequantizedHalfEven)
-            q = quantizeHalfEven(sum, scale, zeroPoint);
+            v = quantizeHalfEven(sum, q.outScale, q.outZeroPoint);
           else
-            q = quantizeHalfAway(sum, scale, zeroPoint);
-          out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.C + c] = clampAct(q, act);
+            v = quantizeHalfAway(sum, q.outScale, q.outZeroPoint);
+          out[((size_t(n) * s.OH + oy) * s.OW + ox) * s.C + c] = clampAct(v, act);
         }
 }
 
@@ -388,11 +407,14 @@ void binaryFloat(size_t n, const BinaryFloatParams& p, const int8_t* a, const in
     }
     return;
   }
+  // QLinearAdd on the uint8 grid (see kOnnxGridShift): every value and zero point + 128.
+  constexpr int32_t g = kOnnxGridShift;
   const float r1 = p.s1 / p.sOut, r2 = p.s2 / p.sOut;
-  const float fixed = static_cast<float>(p.zpOut) - (r1 * static_cast<float>(p.zp1) + r2 * static_cast<float>(p.zp2));
+  const float fixed = static_cast<float>(p.zpOut + g) -
+                      (r1 * static_cast<float>(p.zp1 + g) + r2 * static_cast<float>(p.zp2 + g));
   for (size_t i = 0; i < n; ++i) {
-    const float v = std::fma(static_cast<float>(a[i]), r1, std::fma(static_cast<float>(b[i]), r2, fixed));
-    out[i] = clampAct(roundHalfEvenClamped(v, -128, 127, 0), p.act);
+    const float v = std::fma(static_cast<float>(a[i] + g), r1, std::fma(static_cast<float>(b[i] + g), r2, fixed));
+    out[i] = clampAct(roundHalfEvenClamped(v, 0, 255, 0) - g, p.act);
   }
 }
 

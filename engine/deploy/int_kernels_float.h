@@ -17,6 +17,12 @@
 
 namespace qat::deploy::kernels {
 
+// The ONNX export writes activations on the uint8 grid (q + 128, zero point + 128), which
+// onnxruntime runs as uint8. Its QLinearAdd and QLinearAveragePool use the zero points in
+// float arithmetic before rounding, which is not exact under that shift, so the
+// FloatMultiplierHalfEven kernels for them work on the shifted values.
+inline constexpr int32_t kOnnxGridShift = 128;
+
 // Arm NN's Dequantize / Quantize (armnn/TypesUtils.cpp).
 inline float dequantizeArmnn(int32_t q, float scale, int32_t zeroPoint) {
   return static_cast<float>(q - zeroPoint) * scale;
@@ -60,11 +66,18 @@ void fullyConnectedDequantFast(int rows, int depth, int units, const DequantConv
                                std::vector<float>& scratch);
 
 // AVERAGE_POOL_2D: the dequantized cells inside the image summed row by row from 0, divided
-// by their count (float), quantized with the same scale and zero point: by mode, Arm NN's
-// Quantize (FloatDequantizedHalfAway), QuantizeLinear (FloatDequantizedHalfEven), or
-// onnxruntime's QLinearAveragePool, nearbyint(v / s + zp) (FloatMultiplierHalfEven).
-void avgPoolDequant(const PoolShape& s, float scale, int32_t zeroPoint, ActRange act, RoundingMode mode,
-                    const int8_t* in, int8_t* out);
+// by their count (float), quantized: by mode, Arm NN's Quantize (FloatDequantizedHalfAway),
+// QuantizeLinear (FloatDequantizedHalfEven), or onnxruntime's QLinearAveragePool,
+// nearbyint(v / s + zp) (FloatMultiplierHalfEven; over the whole unpadded image its integer
+// global average pool instead, see the .cpp). In and out parameters are equal in TFLite;
+// they differ only where the FloatMultiplierHalfEven interpreter models onnxruntime's
+// merged requantization (interpreter.cpp).
+struct PoolQuant {
+  float inScale = 1, outScale = 1;
+  int32_t inZeroPoint = 0, outZeroPoint = 0;
+};
+void avgPoolDequant(const PoolShape& s, const PoolQuant& q, ActRange act, RoundingMode mode, const int8_t* in,
+                    int8_t* out);
 // MEAN over H, W of (N, H, W, C): per channel the dequantized values summed in (h, w) order
 // from 0, divided by H·W (float), quantized with the output's parameters (half away, or
 // QuantizeLinear's half to even for onnxruntime's float ReduceMean between DQ and Q).

@@ -39,6 +39,48 @@ size_t samplesOf(const GraphTensor& t) {
   for (size_t d = 1; d < t.shape.size(); ++d) n *= static_cast<size_t>(t.shape[d]);
   return n;
 }
+
+// The graph as onnxruntime runs our ONNX export at optimization level "all" (the
+// FloatMultiplierHalfEven mode). Its DoubleQDQPairsRemover rewrites Q1 → DQ1 → Q2 → DQ2,
+// which is how the export writes an int8 → int8 QUANTIZE (requantize) of a tensor nothing
+// else reads, into one pair whose scale and zero point span the intersection of both
+// ranges on the uint8 grid:
+//   lo = max((0 − z1)·s1, (0 − z2)·s2), hi = min((255 − z1)·s1, (255 − z2)·s2),
+//   s = (hi − lo) / 255, z = round(0 − lo / s)
+// (z1, z2 the uint8 zero points). The producer then writes that grid directly and the
+// QUANTIZE becomes a copy. Modelled for the one producer freeze puts before a requantize,
+// AVERAGE_POOL_2D (TFLite's equal-scale rule); a requantized graph output is left alone.
+IntegerGraph asOnnxruntimeRuns(const IntegerGraph& g) {
+  IntegerGraph r = g;
+  std::vector<int> readers(g.tensors.size(), 0), producer(g.tensors.size(), -1);
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    for (int t : g.ops[i].inputs) ++readers[static_cast<size_t>(t)];
+    producer[static_cast<size_t>(g.ops[i].outputs[0])] = static_cast<int>(i);
+  }
+  auto isOutput = [&](int t) { return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end(); };
+  for (const GraphOp& op : g.ops) {
+    if (op.kind != OpKind::Quantize) continue;
+    const int t1 = op.inputs[0], t2 = op.outputs[0];
+    GraphTensor &a = r.tensors[static_cast<size_t>(t1)], &b = r.tensors[static_cast<size_t>(t2)];
+    const int p = producer[static_cast<size_t>(t1)];
+    if (a.type != ElementType::Int8 || b.type != ElementType::Int8 || p < 0 ||
+        g.ops[static_cast<size_t>(p)].kind != OpKind::AveragePool2D || readers[static_cast<size_t>(t1)] != 1 ||
+        isOutput(t1) || isOutput(t2))
+      continue;
+    const float s1 = a.quant.scale[0], s2 = b.quant.scale[0];
+    const int32_t z1 = a.quant.zeroPoint[0] + 128, z2 = b.quant.zeroPoint[0] + 128;
+    if (z1 == z2 && std::fabs(s1 - s2) < 1e-20f) continue;
+    const float lo = std::max(static_cast<float>(0 - z1) * s1, static_cast<float>(0 - z2) * s2);
+    const float hi = std::min(static_cast<float>(255 - z1) * s1, static_cast<float>(255 - z2) * s2);
+    const float s = (hi - lo) / 255.0f;
+    const auto z = static_cast<uint8_t>(std::round(0.0f - lo / s));
+    for (GraphTensor* t : {&a, &b}) {
+      t->quant.scale = {s};
+      t->quant.zeroPoint = {int32_t(z) - 128};
+    }
+  }
+  return r;
+}
 }  // namespace
 
 const char* roundingModeName(RoundingMode mode) {
@@ -73,8 +115,9 @@ Expected<Interpreter> Interpreter::create(const IntegerGraph& graph, RoundingMod
                        std::to_string(x.shape[0]) + ")");
   }
   for (int t : graph.inputs) impl->active[static_cast<size_t>(t)] = true;
+  const IntegerGraph prepared = mode == RoundingMode::FloatMultiplierHalfEven ? asOnnxruntimeRuns(graph) : graph;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
-    auto op = detail::prepareOp(graph, i, mode);
+    auto op = detail::prepareOp(prepared, i, mode);
     if (!op.ok()) return op.error();
     for (int t : op->in) impl->active[static_cast<size_t>(t)] = true;
     impl->active[static_cast<size_t>(op->out)] = true;

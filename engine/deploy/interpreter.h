@@ -63,6 +63,10 @@ enum class RoundingMode {
   //     function, quantized half to even;
   //   everything else (MEAN, SUB, TANH, HARD_SWISH, requantizing CONCAT / QUANTIZE) as the
   //     float op between DequantizeLinear and QuantizeLinear (x / s, ties to even).
+  //   ADD and AVERAGE_POOL are computed on the uint8 grid the ONNX export writes (values and
+  //     zero points + 128), as onnxruntime runs them; a requantize after AVERAGE_POOL is
+  //     merged into it as onnxruntime's graph optimizer does (interpreter.cpp).
+  //   The tensors' int8 values (int8Values) are those onnxruntime computes.
   FloatMultiplierHalfEven,
 };
 const char* roundingModeName(RoundingMode mode);

@@ -55,7 +55,8 @@ void executeOp(const PreparedOp& op, const std::vector<size_t>& perSample, Works
       const bool avg = op.kind == OpKind::AveragePool2D;
       if (op.isFloat) (avg ? fk::avgPool : fk::maxPool)(s, f32(op.in[0]), f32(op.out), op.act);
       else if (avg && (dequantized || onnx))
-        k::avgPoolDequant(s, op.inScale, op.inZeroPoint, op.rq.act, op.mode, i8(op.in[0]), i8(op.out));
+        k::avgPoolDequant(s, {op.inScale, op.outScale, op.inZeroPoint, op.outZeroPoint}, op.rq.act, op.mode, i8(op.in[0]),
+                          i8(op.out));
       else if (avg) k::avgPoolRef(s, op.rq.act, i8(op.in[0]), i8(op.out));
       else (reference ? k::maxPoolRef : k::maxPoolFast)(s, op.rq.act, i8(op.in[0]), i8(op.out));
       return;

@@ -165,11 +165,16 @@ Status preparePool(const IntegerGraph& g, const GraphOp& gop, PreparedOp& op) {
     return opError(op, "output shape does not match the pooling geometry");
   op.isFloat = x.type == ElementType::Float32;
   if (!op.isFloat) {
-    if (scale0(x) != scale0(y) || zp0(x) != zp0(y))
+    // (Except for the merged requantization the FloatMultiplierHalfEven interpreter models,
+    // see interpreter.cpp.)
+    const bool merged = gop.kind == OpKind::AveragePool2D && op.mode == RoundingMode::FloatMultiplierHalfEven;
+    if (!merged && (scale0(x) != scale0(y) || zp0(x) != zp0(y)))
       return opError(op, "int8 pooling needs the same scale and zero point in and out (TFLite requires it)");
     op.rq.act = kernels::activationRange(gop.activation, scale0(y), zp0(y));
     op.inScale = scale0(x);
     op.inZeroPoint = zp0(x);
+    op.outScale = scale0(y);
+    op.outZeroPoint = zp0(y);
   }
   return {};
 }

@@ -36,7 +36,6 @@ std::span<const uint8_t> rawBytes(const std::vector<T>& v) {
 struct Value {
   std::string name;  // the float ONNX value
   Perm perm;
-  std::string int8Name;  // the QuantizeLinear output behind `name`, for an int8 activation
 };
 
 class OnnxBuilder {

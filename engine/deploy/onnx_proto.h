@@ -21,7 +21,7 @@
 namespace qat::deploy::onnx {
 
 // TensorProto.DataType values.
-enum DataType : int { Float = 1, Int8 = 3, Int32 = 6, Int64 = 7 };
+enum DataType : int { Float = 1, Uint8 = 2, Int8 = 3, Int32 = 6, Int64 = 7 };
 
 struct Attribute {
   enum Kind { Int, Float, Ints };

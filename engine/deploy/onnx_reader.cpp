@@ -3,7 +3,9 @@
 //
 // The writer's scheme read backwards (onnx_writer.cpp explains it forwards):
 //  * QuantizeLinear → DequantizeLinear with the same per-tensor (scale, zero point) marks an
-//    int8 tensor. The float chain feeding the QuantizeLinear — a compute node, then maybe a
+//    int8 tensor; on the uint8 grid the writer uses (zero point + 128) it is the same int8
+//    tensor. A QuantizeLinear onto the grid a tensor already has (int8 I/O: int8 ↔ uint8)
+//    is no op at all. The float chain feeding the QuantizeLinear — a compute node, then maybe a
 //    Relu / Clip (fused activation), maybe a Reshape back to the output shape — is the op
 //    producing it, run in int8. A QuantizeLinear reading an existing tensor (graph input,
 //    dequantized int8 value) is a QUANTIZE op (float → int8, or int8 → int8 requantize).
@@ -52,6 +54,8 @@ Status Reader::setup() {
   for (const auto& t : g_.initializers)
     if (!inits_.emplace(t.name, &t).second) return makeError("initializer '" + t.name + "' is defined twice");
   for (const auto& n : g_.nodes) {
+    // Checked for every node before any is converted: a converter may look at a consumer's output.
+    if (n.outputs.size() != 1 || n.outputs[0].empty()) return makeError(nodeLabel(n) + ": must have exactly one output");
     for (const auto& o : n.outputs) {
       if (o.empty()) continue;
       if (inits_.count(o) || !producers_.emplace(o, &n).second)
@@ -133,6 +137,7 @@ Status Reader::addGraphOutputs() {
     int t = v->tensor;
     const bool int8 = tensor(t).type == ElementType::Int8;
     if (v->kind == Val::Int8Raw) {
+      if (v->uint8) return makeError(what + " holds uint8 values; the subset's quantized outputs are INT8");
       if (vi.elemType != kInt8) return makeError(what + " is int8 but declared " + onnx::dataTypeName(vi.elemType));
     } else {
       if (vi.elemType != kFloat) return makeError(what + " is float but declared " + onnx::dataTypeName(vi.elemType));
@@ -282,24 +287,30 @@ bool Reader::fuse(const std::string& in, FusedActivation act, const std::string&
 // ---- Q / DQ and layout nodes ---------------------------------------------------------------
 
 // The int8 tensor is named after the DequantizeLinear that reads it (the writer names that
-// value after the graph tensor), else after the QuantizeLinear output without "_int8".
+// value after the graph tensor), else after the QuantizeLinear output without "_int8" / "_uint8".
 Status Reader::convertQuantizeLinear(const DecodedNode& n) {
   const std::string& x = n.inputs.empty() ? std::string() : n.inputs[0];
   auto v = lookup(x);
   if (!v.ok()) return v.error();
-  auto q = quantParams(n, kInt8, static_cast<int>(v->perm.size()));
+  bool uint8 = false;
+  auto q = activationParams(n, static_cast<int>(v->perm.size()), uint8);
   if (!q.ok()) return q.error();
-  if (q->scale.size() != 1) return makeError("quantizes per axis; the subset's activations are quantized per tensor");
   const std::string& out = n.outputs[0];
   std::string name = out;
   if (auto it = consumers_.find(out); it != consumers_.end() && it->second.size() == 1 &&
                                       it->second[0]->opType == "DequantizeLinear")
     name = it->second[0]->outputs[0];
-  else if (name.size() > 5 && name.compare(name.size() - 5, 5, "_int8") == 0)
-    name.resize(name.size() - 5);
+  else
+    for (const std::string suffix : {"_int8", "_uint8"})
+      if (name.size() > suffix.size() && name.ends_with(suffix)) name.resize(name.size() - suffix.size());
   Val r;
   r.kind = Val::Int8Raw;
-  if (v->kind == Val::Pending && pending_[static_cast<size_t>(v->pending)].tensor < 0 && consumers(x) == 1) {
+  r.uint8 = uint8;
+  if (v->kind == Val::Tensor && tensor(v->tensor).type == ElementType::Int8 &&
+      tensor(v->tensor).quant.scale == q->scale && tensor(v->tensor).quant.zeroPoint == q->zeroPoint) {
+    r.tensor = v->tensor;  // onto the grid the tensor already has: int8 ↔ uint8, exact
+    r.perm = v->perm;
+  } else if (v->kind == Val::Pending && pending_[static_cast<size_t>(v->pending)].tensor < 0 && consumers(x) == 1) {
     auto t = make(v->pending, &q.value(), name);
     if (!t.ok()) return t.error();
     r.tensor = t.value();
@@ -333,9 +344,12 @@ Status Reader::convertDequantizeLinear(const DecodedNode& n) {
   if (v->kind != Val::Int8Raw)
     return makeError("dequantizes '" + n.inputs[0] +
                      "', which is neither an int8 initializer nor a QuantizeLinear output or int8 graph input");
-  auto q = quantParams(n, kInt8, static_cast<int>(v->perm.size()));
+  bool uint8 = false;
+  auto q = activationParams(n, static_cast<int>(v->perm.size()), uint8);
   if (!q.ok()) return q.error();
-  if (q->scale.size() != 1) return makeError("dequantizes per axis; the subset's activations are quantized per tensor");
+  if (uint8 != v->uint8)
+    return makeError("dequantizes '" + n.inputs[0] + "' as " + (uint8 ? "uint8" : "int8") + " but it holds " +
+                     (v->uint8 ? "uint8" : "int8") + " values");
   GraphTensor& t = out_.tensors[static_cast<size_t>(v->tensor)];
   if (!t.quant.quantized()) {
     t.quant = q.value();  // an int8 graph input: its parameters are here
@@ -386,7 +400,6 @@ Status Reader::convertNode(const DecodedNode& n) {
   Status s = [&]() -> Status {
     if (!n.domain.empty() && n.domain != "ai.onnx")
       return makeError("is from operator domain '" + n.domain + "', outside the subset QAT Studio writes");
-    if (n.outputs.size() != 1 || n.outputs[0].empty()) return makeError("must have exactly one output");
     const std::string& op = n.opType;
     if (op == "QuantizeLinear") return convertQuantizeLinear(n);
     if (op == "DequantizeLinear") return convertDequantizeLinear(n);

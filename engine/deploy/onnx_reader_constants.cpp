@@ -11,7 +11,7 @@
 namespace qat::deploy::onnx_import {
 
 namespace {
-constexpr int kFloat = 1, kInt8 = 3, kInt32 = 6, kInt64 = 7;
+constexpr int kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7;
 
 size_t numelOf(const std::vector<int64_t>& dims) {
   size_t n = 1;
@@ -127,8 +127,9 @@ Expected<QuantParams> Reader::quantParams(const DecodedNode& n, int zeroPointTyp
   const size_t count = numelOf(s->dims);
   for (size_t i = 0; i < count; ++i) {
     q.scale.push_back(std::bit_cast<float>(loadLE32(s->raw.data() + 4 * i)));
-    q.zeroPoint.push_back(zeroPointType == kInt8 ? static_cast<int8_t>(z->raw[i])
-                                                 : static_cast<int32_t>(loadLE32(z->raw.data() + 4 * i)));
+    q.zeroPoint.push_back(zeroPointType == kInt8    ? static_cast<int8_t>(z->raw[i])
+                          : zeroPointType == kUint8 ? static_cast<int32_t>(z->raw[i])
+                                                    : static_cast<int32_t>(loadLE32(z->raw.data() + 4 * i)));
   }
   if (count == 0) return makeError("scale '" + n.inputs[1] + "' is empty");
   if (!s->dims.empty()) {
@@ -136,6 +137,17 @@ Expected<QuantParams> Reader::quantParams(const DecodedNode& n, int zeroPointTyp
     if (axis < -rank || axis >= rank) return makeError("axis " + std::to_string(axis) + " is outside rank " + std::to_string(rank));
     q.quantizedDimension = static_cast<int>(axis < 0 ? axis + rank : axis);
   }
+  return q;
+}
+
+Expected<QuantParams> Reader::activationParams(const DecodedNode& n, int rank, bool& uint8) const {
+  const DecodedTensor* z = n.inputs.size() == 3 ? initializer(n.inputs[2]) : nullptr;
+  uint8 = z && z->dataType == kUint8;
+  QAT_ONNX_LET(q, quantParams(n, uint8 ? kUint8 : kInt8, rank));
+  if (q.scale.size() != 1)
+    return makeError(std::string(n.opType == "QuantizeLinear" ? "quantizes" : "dequantizes") +
+                     " per axis; the subset's activations are quantized per tensor");
+  if (uint8) q.zeroPoint[0] -= 128;
   return q;
 }
 

@@ -34,6 +34,7 @@ struct Val {
   };
   Kind kind = Tensor;
   int tensor = -1;  // Tensor / Int8Raw
+  bool uint8 = false;  // Int8Raw: the values are on the uint8 grid (q + 128, zero point + 128)
   int pending = -1;  // Pending: index into Reader::pending_
   Perm perm;
   std::string source;  // Scaled / HardSigmoid: the value they were computed from
@@ -96,6 +97,9 @@ class Reader {
   Expected<float> floatScalar(const std::string& name) const;
   Expected<std::vector<int64_t>> int64Values(const std::string& name) const;
   Expected<QuantParams> quantParams(const DecodedNode& n, int zeroPointType, int rank) const;
+  // A per-tensor activation QuantizeLinear / DequantizeLinear: INT8 or UINT8 zero point
+  // (`uint8` tells which), returned as the int8 tensor's parameters (uint8 zero point − 128).
+  Expected<QuantParams> activationParams(const DecodedNode& n, int rank, bool& uint8) const;
 
   // Values.
   Expected<Val> lookup(const std::string& name) const;

@@ -2,13 +2,21 @@
 //
 // Every graph tensor becomes a *float* ONNX value; the integer graph's quantization is
 // expressed around float operators:
-//  * an int8 activation t produced by an op: op → QuantizeLinear(scale_t, zp_t) →
-//    DequantizeLinear(scale_t, zp_t); consumers read the dequantized value, so what any
-//    consumer sees is real = scale·(q − zp) of an int8 q, as in TFLite;
+//  * an int8 activation t produced by an op: op → QuantizeLinear(scale_t, zp_t + 128) →
+//    DequantizeLinear(scale_t, zp_t + 128) on *uint8* values; consumers read the
+//    dequantized value, so what any consumer sees is real = scale·(q − zp) of an int8 q, as
+//    in TFLite. uint8 with the zero point moved by 128 holds exactly the same grid
+//    (q_u8 = q_i8 + 128, saturation at the same reals) and is onnxruntime's own activation
+//    type (its quantizer writes uint8 activations; on x86 it converts int8 Q/DQ pairs to
+//    uint8 itself, but only where a QuantizeLinear has a single consumer, so an int8 tensor
+//    read by two ops would leave both ops, and its producer, unfused, in float);
 //  * int8 weights: int8 initializers → DequantizeLinear, per-axis (`axis` + 1-D scales and
 //    zero points) when they have one scale per output channel; int32 biases →
 //    DequantizeLinear with scale = input_scale·weight_scale[c] (the bias tensor's own
 //    parameters) and int32 zero points;
+//  * int8 graph inputs / outputs (int8 I/O) stay INT8 and are converted exactly to / from
+//    the uint8 grid: input → DequantizeLinear(int8) → QuantizeLinear(uint8) →
+//    DequantizeLinear(uint8), and output ← QuantizeLinear(int8) of the dequantized value;
 //  * float tensors (float graphs, float I/O edges) have no Q/DQ, so a float IntegerGraph
 //    becomes a plain float ONNX model.
 // QuantizeLinear rounds half to even where TFLite's requantization rounds half away from
@@ -138,6 +146,10 @@ OnnxBuilder::QParams OnnxBuilder::qparams(int t, onnx::DataType zpType, int axis
   if (zpType == onnx::Int8) {
     std::vector<int8_t> zp(q.zeroPoint.begin(), q.zeroPoint.end());
     p.zeroPoint = init(tensorBase(t) + "_zero_point", onnx::Int8, dims, rawBytes(zp));
+  } else if (zpType == onnx::Uint8) {
+    std::vector<uint8_t> zp;
+    for (int32_t z : q.zeroPoint) zp.push_back(static_cast<uint8_t>(z + 128));
+    p.zeroPoint = init(tensorBase(t) + "_zero_point_uint8", onnx::Uint8, dims, zp);
   } else {
     std::vector<int32_t> zp(q.zeroPoint.begin(), q.zeroPoint.end());
     p.zeroPoint = init(tensorBase(t) + "_zero_point", onnx::Int32, dims, rawBytes(zp));
@@ -192,7 +204,7 @@ Expected<Value> OnnxBuilder::value(int t) {
   std::vector<int64_t> dims(gt.shape.begin(), gt.shape.end());
   auto name = constant(t, dims, gt.data, gt.quant.quantizedDimension);
   if (!name.ok()) return name.error();
-  slot = Value{name.value(), identity(rankOf(t)), {}};
+  slot = Value{name.value(), identity(rankOf(t))};
   return *slot;
 }
 
@@ -221,22 +233,22 @@ Expected<std::string> OnnxBuilder::valueNchw(int t) {
 }
 
 // Records the float result of the op producing tensor t. An int8 activation is wrapped in
-// QuantizeLinear → DequantizeLinear with the tensor's scale and zero point.
+// QuantizeLinear → DequantizeLinear on the uint8 grid with the tensor's scale and zero point.
 Status OnnxBuilder::setResult(int t, const std::string& floatName, const Perm& perm) {
   const GraphTensor& gt = tensor(t);
-  std::string name = floatName, q;
+  std::string name = floatName;
   if (gt.quant.quantized()) {
     if (gt.type != ElementType::Int8) return makeError("activation '" + tensorBase(t) + "' is quantized but not int8");
     if (gt.quant.scale.size() != 1)
       return makeError("activation '" + tensorBase(t) +
                        "' has per-axis quantization; ONNX QDQ activations are per-tensor");
-    QParams p = qparams(t, onnx::Int8, 0);
-    q = node("QuantizeLinear", {floatName, p.scale, p.zeroPoint}, tensorBase(t) + "_int8");
+    QParams p = qparams(t, onnx::Uint8, 0);
+    std::string q = node("QuantizeLinear", {floatName, p.scale, p.zeroPoint}, tensorBase(t) + "_uint8");
     name = node("DequantizeLinear", {q, p.scale, p.zeroPoint}, tensorBase(t));
   } else if (gt.type != ElementType::Float32) {
     return makeError("activation '" + tensorBase(t) + "' is integer but has no quantization parameters");
   }
-  values_[static_cast<size_t>(t)] = Value{name, perm, q};
+  values_[static_cast<size_t>(t)] = Value{name, perm};
   return {};
 }
 
@@ -261,39 +273,27 @@ Status OnnxBuilder::addGraphInput(int t, const std::string& name) {
   if (!dims.empty()) dims[0] = -1;  // symbolic batch "N"
   if (gt.type == ElementType::Float32) {
     inputs_.push_back(onnx::valueInfo(name, onnx::Float, dims));
-    values_[static_cast<size_t>(t)] = Value{name, identity(rankOf(t)), {}};
+    values_[static_cast<size_t>(t)] = Value{name, identity(rankOf(t))};
     return {};
   }
   if (gt.type != ElementType::Int8 || !gt.quant.quantized() || gt.quant.scale.size() != 1)
     return makeError("ONNX export: graph input '" + name + "' must be float32 or per-tensor int8");
   inputs_.push_back(onnx::valueInfo(name, onnx::Int8, dims));
-  QParams p = qparams(t, onnx::Int8, 0);
-  std::string dq = node("DequantizeLinear", {name, p.scale, p.zeroPoint}, name + "_dequant");
-  values_[static_cast<size_t>(t)] = Value{dq, identity(rankOf(t)), name};
+  QParams in = qparams(t, onnx::Int8, 0), grid = qparams(t, onnx::Uint8, 0);
+  std::string real = node("DequantizeLinear", {name, in.scale, in.zeroPoint}, name + "_real");
+  std::string q = node("QuantizeLinear", {real, grid.scale, grid.zeroPoint}, name + "_uint8");
+  std::string dq = node("DequantizeLinear", {q, grid.scale, grid.zeroPoint}, name + "_dequant");
+  values_[static_cast<size_t>(t)] = Value{dq, identity(rankOf(t))};
   return {};
 }
 
-// Outputs go back to the graph's NHWC order. An int8 output (int8 I/O) is its
-// QuantizeLinear's int8 value, transposed if needed (Transpose takes int8), rather than a
-// second QuantizeLinear after the DequantizeLinear: onnxruntime's QDQ optimizer mishandles
-// a Q → DQ → Q chain that ends in a graph output.
+// Outputs go back to the graph's NHWC order; an int8 output (int8 I/O) is the INT8
+// QuantizeLinear of its dequantized value (exact: the same scale, the zero point 128 lower).
 Status OnnxBuilder::addGraphOutput(int t, const std::string& name) {
   const GraphTensor& gt = tensor(t);
   std::vector<int64_t> dims(gt.shape.begin(), gt.shape.end());
   if (!dims.empty()) dims[0] = -1;
   const Perm nhwc = identity(rankOf(t));
-  const auto& v = values_[static_cast<size_t>(t)];
-  if (gt.type == ElementType::Int8 && v && !v->int8Name.empty()) {
-    if (v->perm == nhwc) {
-      nodeNamed("Identity", {v->int8Name}, name);
-    } else {
-      std::vector<int64_t> attr;
-      for (int d : nhwc) attr.push_back(onnxAxis(v->perm, d));
-      nodeNamed("Transpose", {v->int8Name}, name, {Attribute::ofInts("perm", attr)});
-    }
-    outputs_.push_back(onnx::valueInfo(name, onnx::Int8, dims));
-    return {};
-  }
   auto x = valueAs(t, nhwc);
   if (!x.ok()) return makeError("ONNX export: graph output '" + name + "': " + x.error().message);
   if (gt.type == ElementType::Int8 && gt.quant.quantized()) {

@@ -168,11 +168,13 @@ class OnnxJudge {
     Agreement agree[2];
   };
   // Every op with an int8 output, isolated (isolateOps), on the int8 values the whole
-  // graph computed for the first n samples of x (the graph's single input), in `mode`.
-  std::vector<OpResult> perOp(const IntegerGraph& g, const Tensor& x, int n, RoundingMode mode = kOnnxMode) const {
+  // graph computed (kOnnxMode) for the first n samples of x (the graph's single input);
+  // each optimization level is compared with the interpreter running the isolated ops in
+  // its mode (kOnnxUnoptimizedMode, kOnnxMode).
+  std::vector<OpResult> perOp(const IntegerGraph& g, const Tensor& x, int n) const {
     Tensor xs(x.shape().withoutBatch().withBatch(n));
     std::copy(x.data(), x.data() + xs.size(), xs.data());
-    auto full = deploy::Interpreter::create(g, mode);
+    auto full = deploy::Interpreter::create(g, kOnnxMode);
     if (!full.ok() || !full->run({xs}).ok()) qFatal("interpreter failed on %s", g.name.c_str());
     auto int8Tensor = [&](int t) {
       Tensor v(Shape(g.tensors[size_t(t)].shape).withoutBatch().withBatch(n));
@@ -181,17 +183,18 @@ class OnnxJudge {
       return v;
     };
     const IsolatedOps iso = isolateOps(g);
-    std::vector<Tensor> ins, want;
+    std::vector<Tensor> ins;
     for (int t : iso.inputOf) ins.push_back(g.tensors[size_t(t)].type == ElementType::Int8 ? int8Tensor(t) : xs);
-    for (size_t i : iso.opOf) want.push_back(int8Tensor(g.ops[i].outputs[0]));
-    const Run run = exportAndCompare(iso.graph, ins, want);
+    const std::vector<Tensor> want[2] = {interpret(iso.graph, ins, kOnnxUnoptimizedMode),
+                                         interpret(iso.graph, ins, kOnnxMode)};
+    const Run run = exportAndCompare(iso.graph, ins, want[0], want[1]);
     std::vector<OpResult> results;
     for (size_t j = 0; j < iso.opOf.size() && run.ran; ++j) {
       const GraphOp& op = g.ops[iso.opOf[j]];
       OpResult o;
       o.op = iso.opOf[j];
       o.label = std::string(deploy::opKindName(op.kind)) + " (" + op.sourceLayer + ")";
-      for (int k = 0; k < 2; ++k) o.agree[k].add(run.outputs[k][j], want[j], 1.0f);
+      for (int k = 0; k < 2; ++k) o.agree[k].add(run.outputs[k][j], want[k][j], 1.0f);
       results.push_back(std::move(o));
     }
     return results;

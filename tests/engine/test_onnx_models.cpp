@@ -10,7 +10,7 @@
 //  * op by op, each op fed the interpreter's own int8 inputs: ≥ 99.5 % of values equal and
 //    never more than one step apart;
 //  * whole model at level "all": issue 5's criterion, ≥ 99.5 % of the outputs equal, none
-//    more than one step apart (three shared models expected to fail, see sharedKerasModels);
+//    more than one step apart;
 //    at level "disabled" never more than one step apart for the built-in models, printed
 //    for the others (onnxruntime's float kernels sum in an order no mode reproduces); top-1
 //    agreement ≥ 99 % with the TFLite reference and, for fashion-cnn, ONNX accuracy within
@@ -286,17 +286,9 @@ class TestOnnxModels : public QObject {
     const std::vector<Tensor> ref = test::interpret(*g, {d.x});
     for (int k = 0; k < 2; ++k) reportWhole(file, *g, run, k, ref[0]);
     // Issue 5's criterion at optimization level "all" (onnxruntime's default, as deployed).
-    // Three models miss it: in onnxruntime's optimized graph some of their QDQ groups stay
-    // unfused, DequantizeLinear → float Conv / Add → QuantizeLinear (its QDQS8ToU8 rewrite
-    // turns the int8 activations that have one consumer into uint8 and leaves those with
-    // two consumers, the residual / fire-module branch points, in int8; a Conv whose input
-    // and output then differ in type is not fused). Those ops run on float kernels whose
-    // summation order (blocked, fused multiply-add) no mode reproduces, and their near-tie
-    // roundings propagate. Every op alone agrees 100 % (checkPerOp below).
-    const char* unfused = "onnxruntime leaves Conv/Add nodes on branching int8 tensors unfused (float kernels)";
-    QEXPECT_FAIL("cataract__squeezenet.h5", unfused, Continue);
-    QEXPECT_FAIL("face_classification__fer2013_mini_XCEPTION.102-0.66.hdf5", unfused, Continue);
-    QEXPECT_FAIL("mlcommons_tiny__pretrainedResnet.h5", unfused, Continue);
+    // (With int8 activations instead of the export's uint8, onnxruntime left the ops on
+    // tensors with two readers unfused, in float: squeezenet, mini_XCEPTION and the ResNet
+    // missed it.)
     QVERIFY(run.agree[1].maxSteps <= 1 && run.agree[1].equalFraction() >= 0.995);
     // Up to 16 samples, fewer for large inputs (squeezenet's 224×224×3: 2).
     const int perOpSamples = int(std::clamp<size_t>(300000 / d.x.shape().withoutBatch().numel(), 2, size_t(n)));
