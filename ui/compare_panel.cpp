@@ -360,11 +360,13 @@ void ComparePanel::buildUi() {
   layerLayout->addWidget(layers_, 1);
   layerLayout->addWidget(hint);
 
+  history_ = new HistoryChart(this);
   confusion_ = new ConfusionComparison(document_, this);
 
   tabs_ = new QTabWidget(this);
   tabs_->addTab(accuracyPage, tr("Accuracy && size"));
   tabs_->addTab(layerPage, tr("Per-layer error"));
+  tabs_->addTab(history_, tr("Training curves"));
   tabs_->addTab(confusion_, tr("Confusion matrices"));
 
   auto* splitter = new QSplitter(Qt::Vertical, this);
@@ -396,6 +398,7 @@ void ComparePanel::refreshCharts() {
   const std::vector<const project::Run*> runs = tableRuns();
   accuracy_->setRuns(runs);
   size_->setRuns(runs);
+  history_->setRuns(runs);
   confusion_->refresh();
   refreshLayerChart();  // a re-evaluated run may bring new layer errors
   table_->resizeColumnsToContents();

@@ -8,8 +8,8 @@
 //     Delete / the context menu delete a run (after a confirmation), "Export…" asks the
 //     main window to export it (exportRequested);
 //   - tabs with the charts (ui/run_charts.h): accuracy bars and weight size, the
-//     per-layer SQNR of the ticked runs, and the confusion matrices of two runs with their
-//     difference (ui/confusion_view.h).
+//     per-layer SQNR of the ticked runs, the training curves of the runs that trained, and
+//     the confusion matrices of two runs with their difference (ui/confusion_view.h).
 // Everything follows the document's runAdded / runChanged / runRemoved / activeRunChanged
 // / modelChanged; the panel changes runs only through the document's methods.
 #include <QAbstractTableModel>
@@ -30,6 +30,7 @@ namespace qat::ui {
 
 class AccuracyChart;
 class ConfusionComparison;
+class HistoryChart;
 class LayerErrorChart;
 class ProjectDocument;
 class SizeChart;
@@ -101,6 +102,7 @@ class ComparePanel : public QWidget {
   AccuracyChart* accuracyChart() const { return accuracy_; }
   SizeChart* sizeChart() const { return size_; }
   LayerErrorChart* layerErrorChart() const { return layers_; }
+  HistoryChart* historyChart() const { return history_; }
   ConfusionComparison* confusion() const { return confusion_; }
   // "No runs yet: …", shown instead of the table and charts while there are none.
   QLabel* emptyLabel() const { return empty_; }
@@ -133,6 +135,7 @@ class ComparePanel : public QWidget {
   AccuracyChart* accuracy_ = nullptr;
   SizeChart* size_ = nullptr;
   LayerErrorChart* layers_ = nullptr;
+  HistoryChart* history_ = nullptr;
   ConfusionComparison* confusion_ = nullptr;
   QLabel* empty_ = nullptr;
   QStackedLayout* stack_ = nullptr;

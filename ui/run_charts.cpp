@@ -86,6 +86,7 @@ void RunChart::setLabelGeometry(double labelWidth, double bottom, double highest
   rangeBottom_ = bottom;
   highestBar_ = highestBar;
   minTop_ = minTop;
+  managesRange_ = true;
   fitPasses_ = 3;
   fitLabels();
 }
@@ -96,7 +97,7 @@ void RunChart::resizeEvent(QResizeEvent* e) {
 }
 
 void RunChart::fitLabels() {
-  if (fitPasses_ <= 0) return;
+  if (fitPasses_ <= 0 || !managesRange_) return;  // charts without value labels keep their own range
   --fitPasses_;
   double widest = 0, height = 0;
   for (const QCPItemText* l : labels_) {
@@ -329,6 +330,81 @@ QString LayerErrorChart::tooltip(QCPAbstractPlottable* plottable, int index) con
   if (layer < 0 || layer >= layers_.size()) return {};
   const QString value = it->value >= identicalY_ ? tr("identical to float") : tr("%1 dB").arg(it->value, 0, 'f', 1);
   return QStringLiteral("%1\n%2: %3").arg(layers_[layer], g->name(), value);
+}
+
+// ---- HistoryChart ---------------------------------------------------------------------
+
+HistoryChart::HistoryChart(QWidget* parent)
+    : RunChart(tr("Accuracy per epoch (solid: validation, dashed: training)"), parent) {
+  xAxis->setLabel(tr("epoch"));
+  yAxis->setLabel(tr("accuracy (%)"));
+  auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+  ticker->setTickStep(1.0);
+  ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);  // 1, 2, 5, 10 … epochs apart
+  xAxis->setTicker(ticker);
+  emptyNote_ = new QCPItemText(this);
+  emptyNote_->setText(tr("No run has trained yet: Float and QAT runs record their accuracy per epoch."));
+  emptyNote_->setColor(QColor(90, 90, 90));
+  emptyNote_->position->setType(QCPItemPosition::ptAxisRectRatio);
+  emptyNote_->position->setCoords(0.5, 0.5);
+  legendBelow(this);
+  setRuns({});
+}
+
+void HistoryChart::setRuns(const std::vector<const project::Run*>& runs) {
+  clearGraphs();
+  series_.clear();
+  std::vector<const project::Run*> trained;
+  for (const project::Run* r : runs)
+    if (r->history.is_array() && !r->history.empty()) trained.push_back(r);
+  if (int(trained.size()) > kMaxRuns) trained.erase(trained.begin(), trained.end() - kMaxRuns);
+  double lo = 100, hi = 0;
+  int lastEpoch = 1;
+  for (size_t i = 0; i < trained.size(); ++i) {
+    const QColor c = kColors[(i + 1) % std::size(kColors)];
+    const QString name = QString::fromStdString(trained[i]->name);
+    QCPGraph *validation = nullptr, *training = nullptr;
+    // One series per run and kind, made when the run has a value of that kind.
+    auto add = [&](QCPGraph*& g, const nlohmann::json& epoch, const char* key, Qt::PenStyle style, const QString& what) {
+      const auto it = epoch.find(key);
+      if (it == epoch.end() || !it->is_number()) return;
+      if (!g) {
+        g = addGraph();
+        g->setName(QStringLiteral("%1 · %2").arg(name, what));
+        g->setPen(QPen(c, 2, style));
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c, Qt::white, 6));
+        series_.push_back(g);
+      }
+      const int e = epoch.value("epoch", 0);
+      const double v = 100 * it->get<double>();
+      g->addData(e, v);
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      lastEpoch = std::max(lastEpoch, e);
+    };
+    for (const nlohmann::json& epoch : trained[i]->history) {
+      if (!epoch.is_object()) continue;
+      add(validation, epoch, "val_accuracy", Qt::SolidLine, tr("validation"));
+      add(training, epoch, "accuracy", Qt::DashLine, tr("training"));
+    }
+  }
+  if (hi < lo) {
+    lo = 0;
+    hi = 100;
+  }
+  const double margin = std::max(1.0, 0.1 * (hi - lo));
+  yAxis->setRange(std::max(0.0, lo - margin), std::min(100.0, hi + margin));
+  xAxis->setRange(0.5, lastEpoch + 0.5);
+  emptyNote_->setVisible(series_.empty());
+  legend->setVisible(!series_.empty());
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString HistoryChart::tooltip(QCPAbstractPlottable* plottable, int index) const {
+  auto* g = qobject_cast<QCPGraph*>(plottable);
+  if (!g || index >= g->dataCount()) return {};
+  const auto it = g->data()->at(index);
+  return tr("%1\nepoch %2: %3 %").arg(g->name()).arg(std::lround(it->key)).arg(it->value, 0, 'f', 2);
 }
 
 }  // namespace qat::ui

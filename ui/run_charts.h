@@ -1,7 +1,8 @@
 #pragma once
 // The compare panel's charts, each fed a list of runs by ComparePanel (the same runs, in
 // the same order, as its table): accuracy in the three evaluation modes as grouped bars,
-// weight size per run, and the per-layer quantization error (SQNR) of a few runs.
+// weight size per run, the per-layer quantization error (SQNR) of a few runs, and the
+// training curves (accuracy per epoch) of the runs that trained.
 // They keep no pointer to the runs: setRuns copies what it draws.
 #include <qcustomplot.h>
 
@@ -46,6 +47,7 @@ class RunChart : public QCustomPlot {
  private:
   double labelWidth_ = 1, rangeBottom_ = 0, highestBar_ = 0, minTop_ = 1;
   bool labelsVertical_ = false;
+  bool managesRange_ = false;  // setLabelGeometry was called: fitLabels owns the y range
   int fitPasses_ = 0;  // replots fitLabels may still ask for (guards against ping-pong)
 };
 
@@ -121,6 +123,28 @@ class LayerErrorChart : public RunChart {
   QCPItemStraightLine* identicalLine_;
   QCPItemText* identicalLabel_;
   double identicalY_ = 0;
+};
+
+// Accuracy (%) per epoch of the runs that trained (float and QAT runs; the last kMaxRuns
+// of them in the given order): validation accuracy solid where the run held data out,
+// training accuracy dashed, one colour per run. x = epoch (1-based).
+class HistoryChart : public RunChart {
+  Q_OBJECT
+ public:
+  explicit HistoryChart(QWidget* parent = nullptr);
+  void setRuns(const std::vector<const project::Run*>& runs);
+  int seriesCount() const { return int(series_.size()); }
+  QCPGraph* series(int i) const { return series_[size_t(i)]; }  // key = epoch, value = accuracy %
+  bool emptyNoteShown() const { return emptyNote_->visible(); }
+
+  static constexpr int kMaxRuns = 6;
+
+ protected:
+  QString tooltip(QCPAbstractPlottable* plottable, int index) const override;
+
+ private:
+  std::vector<QCPGraph*> series_;
+  QCPItemText* emptyNote_;
 };
 
 }  // namespace qat::ui

@@ -12,6 +12,7 @@
 #include "engine/deploy/freeze.h"
 #include "engine/deploy/verify.h"
 #include "engine/project/evaluation.h"
+#include "engine/project/pipeline.h"
 #include "engine/project/project.h"
 #include "engine/quant/checkpoint.h"
 #include "engine/quant/scheme.h"
@@ -402,15 +403,7 @@ int runQuantize(int argc, char** argv, int first) {
     run.name = a.get("run-name");
     run.config = quantized->config;
     run.settings = runSettings(a, cfg, quantized->config);
-    if (trained)
-      for (const EpochEvent& e : trained->epochs) {
-        nlohmann::json h{{"epoch", e.epoch + 1}, {"loss", e.loss}, {"accuracy", e.accuracy}};
-        if (e.validation) {
-          h["val_loss"] = e.validation->loss;
-          h["val_accuracy"] = e.validation->accuracy;
-        }
-        run.history.push_back(h);
-      }
+    if (trained) run.history = project::historyOf(*trained);
     if (evaluation) {
       run.metrics = evaluation->metrics;
       run.confusion = std::move(evaluation->confusion);

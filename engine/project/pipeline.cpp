@@ -7,11 +7,19 @@
 namespace qat::project {
 namespace {
 
-// Per-epoch history as the project stores it (and the compare view plots it).
+
+void storeEvaluation(Run& run, Evaluation&& e) {
+  run.metrics = std::move(e.metrics);
+  run.confusion = std::move(e.confusion);
+  run.layerErrors = std::move(e.layerErrors);
+}
+
+}  // namespace
+
 nlohmann::json historyOf(const TrainSummary& s) {
   nlohmann::json h = nlohmann::json::array();
   for (const EpochEvent& e : s.epochs) {
-    nlohmann::json row{{"epoch", e.epoch}, {"loss", e.loss}, {"accuracy", e.accuracy},
+    nlohmann::json row{{"epoch", e.epoch + 1}, {"loss", e.loss}, {"accuracy", e.accuracy},
                        {"samples_per_sec", e.samplesPerSec}, {"seconds", e.seconds}};
     if (e.validation) {
       row["val_loss"] = e.validation->loss;
@@ -21,14 +29,6 @@ nlohmann::json historyOf(const TrainSummary& s) {
   }
   return h;
 }
-
-void storeEvaluation(Run& run, Evaluation&& e) {
-  run.metrics = std::move(e.metrics);
-  run.confusion = std::move(e.confusion);
-  run.layerErrors = std::move(e.layerErrors);
-}
-
-}  // namespace
 
 Expected<RunResult> executeRun(const Model& floatModel, const RunRequest& request, const Dataset& train,
                                const Dataset* test, TrainObserver* observer, const std::atomic<bool>* cancel) {

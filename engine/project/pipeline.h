@@ -43,6 +43,10 @@ Expected<RunResult> executeRun(const Model& floatModel, const RunRequest& reques
                                const Dataset* test, TrainObserver* observer = nullptr,
                                const std::atomic<bool>* cancel = nullptr);
 
+// Per-epoch history as a project stores it (Run::history) and the compare view plots it:
+// {epoch (1-based), loss, accuracy, samples_per_sec, seconds[, val_loss, val_accuracy]}.
+nlohmann::json historyOf(const TrainSummary& training);
+
 // Re-evaluates a stored run's model image (e.g. after the test data changed): fills
 // run.metrics, confusion and layerErrors (the image carries its own architecture).
 Status reevaluateRun(Run& run, const LossSpec& loss, const Dataset& test, const EvaluationOptions& options = {});

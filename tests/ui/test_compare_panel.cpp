@@ -50,6 +50,7 @@ class TestComparePanel : public QObject {
   void tableListsRunsWithTheirMetrics();
   void accuracyAndSizeBarsEqualMetrics();
   void perLayerChartHasOnePointPerLayer();
+  void trainingCurvesShowEachRunsHistory();
   void confusionDifferenceIsBMinusA();
   void selectionAndActiveRunFollowEachOther();
   void screenshot();
@@ -117,8 +118,13 @@ void TestComparePanel::initTestCase() {
   floatSettings.epochs = 3;
   floatSettings.maxTrainSamples = 600;
   doc_->setTrainingSettings(floatSettings);
+  QVERIFY(panel_->historyChart()->emptyNoteShown());
   QVERIFY(runAndWait(false, RunKind::Float));
   QCOMPARE(panel_->runModel()->rowCount(), 1);
+  // The training run's curve: one point per epoch (3).
+  QVERIFY(!panel_->historyChart()->emptyNoteShown());
+  QVERIFY(panel_->historyChart()->seriesCount() >= 1);
+  QCOMPARE(panel_->historyChart()->series(0)->dataCount(), 3);
   QVERIFY(!panel_->isEmptyStateShown());
   QVERIFY(panel_->table()->isVisible());
   const int floatRun = panel_->runModel()->runId(0);
@@ -243,6 +249,43 @@ void TestComparePanel::accuracyAndSizeBarsEqualMetrics() {
       QVERIFY(chart->yAxis->range().contains(it->value));
 }
 
+// Only runs that trained have curves: here the QAT run (the float training run was
+// deleted; Evaluate and PTQ do not train). Its points are its history's accuracies.
+void TestComparePanel::trainingCurvesShowEachRunsHistory() {
+  HistoryChart* chart = panel_->historyChart();
+  const project::Run* qat = doc_->run(qatId_);
+  QVERIFY(qat && qat->history.size() == 1);
+  QVERIFY(chart->seriesCount() >= 1);
+  bool sawTraining = false;
+  for (int i = 0; i < chart->seriesCount(); ++i) {
+    QCPGraph* g = chart->series(i);
+    QVERIFY2(g->name().startsWith(QString::fromStdString(qat->name) + QStringLiteral(" · ")), qPrintable(g->name()));
+    QCOMPARE(g->dataCount(), 1);
+    QCOMPARE(g->data()->at(0)->key, 1.0);
+    const bool training = g->name().endsWith(QStringLiteral("training"));
+    const char* key = training ? "accuracy" : "val_accuracy";
+    QCOMPARE(g->data()->at(0)->value, 100 * qat->history[0][key].get<double>());
+    QVERIFY(chart->yAxis->range().contains(g->data()->at(0)->value));
+    sawTraining = sawTraining || training;
+  }
+  QVERIFY(sawTraining);
+  QVERIFY(!chart->emptyNoteShown());
+  // Shown and resized, the chart keeps its own range (only charts with value labels refit
+  // theirs after a resize).
+  const QSize size = panel_->size();
+  panel_->tabs()->setCurrentIndex(2);
+  panel_->resize(700, size.height());
+  QTest::qWait(50);
+  chart->replot();
+  QTest::qWait(50);
+  for (int i = 0; i < chart->seriesCount(); ++i)
+    QVERIFY(chart->yAxis->range().contains(chart->series(i)->data()->at(0)->value));
+  QVERIFY(chart->yAxis->range().upper > 1.5);  // percent, not the [0, 1] a label fit would set
+  panel_->resize(size);
+  panel_->tabs()->setCurrentIndex(0);
+  QCOMPARE(panel_->tabs()->tabText(2), QStringLiteral("Training curves"));
+}
+
 void TestComparePanel::perLayerChartHasOnePointPerLayer() {
   LayerErrorChart* chart = panel_->layerErrorChart();
   // The baseline has no layer errors; PTQ and QAT were ticked when they arrived.
@@ -349,13 +392,14 @@ void TestComparePanel::selectionAndActiveRunFollowEachOther() {
 void TestComparePanel::screenshot() {
   const QString dir = qEnvironmentVariable("QAT_SCREENSHOT_DIR");
   if (dir.isEmpty()) QSKIP("set QAT_SCREENSHOT_DIR to write the compare panel's screenshots");
-  const char* names[] = {"compare_accuracy", "compare_layers", "compare_confusion"};
-  for (int tab = 0; tab < 3; ++tab) {
+  const char* names[] = {"compare_accuracy", "compare_layers", "compare_history", "compare_confusion"};
+  for (int tab = 0; tab < 4; ++tab) {
     panel_->tabs()->setCurrentIndex(tab);
     QTest::qWait(50);
     panel_->accuracyChart()->replot();
     panel_->sizeChart()->replot();
     panel_->layerErrorChart()->replot();
+    panel_->historyChart()->replot();
     const QString path = QStringLiteral("%1/%2.png").arg(dir, QString::fromLatin1(names[tab]));
     QVERIFY2(panel_->grab().save(path), qPrintable(path));
     qDebug("wrote %s", qPrintable(path));
