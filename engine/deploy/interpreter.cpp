@@ -68,7 +68,8 @@ IntegerGraph asOnnxruntimeRuns(const IntegerGraph& g) {
         isOutput(t1) || isOutput(t2))
       continue;
     const float s1 = a.quant.scale[0], s2 = b.quant.scale[0];
-    const int32_t z1 = a.quant.zeroPoint[0] + 128, z2 = b.quant.zeroPoint[0] + 128;
+    constexpr int32_t shift = kernels::kOnnxGridShift;
+    const int32_t z1 = a.quant.zeroPoint[0] + shift, z2 = b.quant.zeroPoint[0] + shift;
     if (z1 == z2 && std::fabs(s1 - s2) < 1e-20f) continue;
     const float lo = std::max(static_cast<float>(0 - z1) * s1, static_cast<float>(0 - z2) * s2);
     const float hi = std::min(static_cast<float>(255 - z1) * s1, static_cast<float>(255 - z2) * s2);
@@ -76,7 +77,7 @@ IntegerGraph asOnnxruntimeRuns(const IntegerGraph& g) {
     const auto z = static_cast<uint8_t>(std::round(0.0f - lo / s));
     for (GraphTensor* t : {&a, &b}) {
       t->quant.scale = {s};
-      t->quant.zeroPoint = {int32_t(z) - 128};
+      t->quant.zeroPoint = {int32_t(z) - shift};
     }
   }
   return r;
